@@ -1,0 +1,256 @@
+"""The ``kg`` command: a thin face over the library (each verb calls one function).
+
+Errors that users can fix print one line on stderr and exit with status 2 (bad input) or
+1 (data that fails validation); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kg.config import Settings
+from kg.errors import KGError, ValidationFailed
+
+STORE_HELP = "The store folder (a link to the current build); env KG_STORE."
+
+
+class KGGroup(click.Group):
+    """Turns :class:`KGError` into one readable line and a proper exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = "--debug" in sys.argv[1:]
+        try:
+            return super().invoke(ctx)
+        except KGError as e:
+            if debug:
+                raise
+            if isinstance(e, ValidationFailed):
+                click.echo(e.report, err=True)
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as e:
+            if debug:
+                raise
+            click.echo(f"error: {e.__class__.__name__}: {e} (run with --debug for details)",
+                       err=True)
+            ctx.exit(1)
+
+
+def store_option(f: Any) -> Any:
+    return click.option(
+        "--store", type=click.Path(path_type=Path), envvar="KG_STORE",
+        default=Path("var/store"), show_default=True, help=STORE_HELP,
+    )(f)
+
+
+@click.group(cls=KGGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.version_option(package_name="duikou-kg")
+def main(debug: bool) -> None:
+    """Duikou KG — the knowledge graph of east–west paired assistance (对口帮扶).
+
+    Typical use: `kg build` then `kg serve`, or `kg query` and `kg export` offline.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--ontology", "ontology", type=click.Path(path_type=Path), multiple=True,
+              help="Ontology file or folder (repeatable). Default: ontology/")
+@click.option("--data", "data", type=click.Path(path_type=Path), multiple=True,
+              help="Data file or folder (repeatable). Default: data/")
+@store_option
+@click.option("--shapes", type=click.Path(path_type=Path), default=None,
+              help="SHACL shapes. Default: shapes.ttl beside the ontology.")
+@click.option("--no-validate", is_flag=True, help="Skip SHACL validation.")
+@click.option("--reasoner", type=click.Choice(["owlrl", "none"]), default="owlrl",
+              show_default=True, help="OWL 2 RL reasoner; 'none' skips reasoning.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+def build(ontology: tuple[Path, ...], data: tuple[Path, ...], store: Path,
+          shapes: Path | None, no_validate: bool, reasoner: str, quiet: bool) -> None:
+    """Build the store: load, validate, reason, store (atomically swapped in)."""
+    from kg.build import BuildOptions, run_build
+    from kg.progress import ConsoleProgress
+
+    options = BuildOptions(
+        ontology=ontology or (Path("ontology"),),
+        data=data or (Path("data"),),
+        store=store,
+        shapes=shapes,
+        validate=not no_validate,
+        reasoner=reasoner,
+    )
+    progress = ConsoleProgress(quiet=quiet)
+    result = run_build(options, progress)
+    progress.summary(result)
+
+
+@main.command()
+@click.argument("query_or_file")
+@store_option
+@click.option("--format", "-f", "fmt", default=None,
+              help="table|json|xml|csv|tsv for SELECT/ASK, turtle|nt|jsonld|xml for graphs. "
+                   "Default: table on a terminal, else json (turtle for graphs).")
+@click.option("--no-inference", is_flag=True, help="Query the asserted graphs only.")
+def query(query_or_file: str, store: Path, fmt: str | None, no_inference: bool) -> None:
+    """Run a SPARQL query (text, a file, or - for stdin)."""
+    from kg.query import is_graph_result, result_format, serialize, to_table
+    from kg.store import open_store
+
+    text = _read_query(query_or_file)
+    db = open_store(store)
+    try:
+        result = db.query(text, inference=not no_inference)
+    except SyntaxError as e:
+        raise click.UsageError(f"malformed query: {e}") from None
+    if fmt is None and not is_graph_result(result) and sys.stdout.isatty():
+        fmt = "table"
+    if fmt == "table":
+        if is_graph_result(result):
+            raise click.UsageError("--format table is for SELECT/ASK; use turtle|nt|jsonld|xml")
+        _print_table(to_table(result))
+        return
+    try:
+        chosen = result_format(result, fmt)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    sys.stdout.buffer.write(serialize(result, chosen))
+    sys.stdout.buffer.flush()
+
+
+def _read_query(query_or_file: str) -> str:
+    if query_or_file == "-":
+        return sys.stdin.read()
+    path = Path(query_or_file)
+    if len(query_or_file) < 4096 and "\n" not in query_or_file and path.is_file():
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise click.UsageError(f"cannot read {path}: {e}") from None
+    return query_or_file
+
+
+def _print_table(table: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    t = RichTable(*table.columns, show_lines=False)
+    for row in table.rows:
+        t.add_row(*row)
+    console = Console()
+    console.print(t)
+    console.print(f"{len(table.rows)} row(s)", style="dim")
+
+
+@main.command()
+@store_option
+@click.option("--graph", "selection", default="all", show_default=True,
+              type=click.Choice(["all", "asserted", "inferred", "ontology", "data",
+                                 "reference", "links"]))
+@click.option("--format", "-f", "fmt", default="turtle", show_default=True,
+              type=click.Choice(["turtle", "nt", "nq", "trig", "jsonld", "xml"]))
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="Output file (default: stdout).")
+def export(store: Path, selection: str, fmt: str, output: Path | None) -> None:
+    """Export graphs as RDF (deterministic: the same store gives the same bytes)."""
+    from kg.export import export as do_export
+    from kg.store import open_store
+
+    db = open_store(store)
+    if output is None:
+        do_export(db, selection, fmt, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return
+    tmp = output.with_name(f".{output.name}.part")
+    with open(tmp, "wb") as out:
+        count = do_export(db, selection, fmt, out)
+    tmp.replace(output)
+    click.echo(f"wrote {count} triples to {output}", err=True)
+
+
+@main.command()
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def stats(store: Path, as_json: bool) -> None:
+    """Triples per named graph, instances per class, use per property."""
+    import pyoxigraph as ox
+
+    from kg.query import shorten
+    from kg.stats import compute_stats
+    from kg.store import open_store
+
+    s = compute_stats(open_store(store))
+    if as_json:
+        click.echo(json.dumps(s.__dict__, ensure_ascii=False, indent=2))
+        return
+    for title, counts in (("triples per graph", s.graphs), ("instances per class", s.classes),
+                          ("use per property", s.properties)):
+        click.echo(f"# {title}")
+        for iri, n in counts.items():
+            click.echo(f"{n:>10}  {shorten(ox.NamedNode(iri))}")
+
+
+@main.command()
+@click.option("--ontology", "ontology", type=click.Path(path_type=Path), multiple=True,
+              help="Ontology file or folder (repeatable). Default: ontology/")
+@click.option("--data", "data", type=click.Path(path_type=Path), multiple=True,
+              help="Data file or folder (repeatable). Default: data/")
+@click.option("--shapes", type=click.Path(path_type=Path), default=None,
+              help="SHACL shapes. Default: shapes.ttl beside the ontology.")
+def validate(ontology: tuple[Path, ...], data: tuple[Path, ...], shapes: Path | None) -> None:
+    """Validate the data against the SHACL shapes (writes no store)."""
+    from kg.build import BuildOptions, default_shapes, union
+    from kg.errors import InputError
+    from kg.loading import load
+    from kg.namespaces import Graphs
+    from kg.validation import load_shapes
+    from kg.validation import validate as run_validation
+
+    options = BuildOptions(ontology=ontology or (Path("ontology"),),
+                           data=data or (Path("data"),), shapes=shapes)
+    shapes_path = default_shapes(options)
+    if shapes_path is None:
+        raise InputError("no shapes file found; pass --shapes")
+    loaded = load(options.ontology, options.data)
+    report = run_validation(
+        union(loaded, [g for g in loaded.graphs if g != str(Graphs.ONTOLOGY)]),
+        load_shapes(shapes_path),
+        loaded.graphs.get(str(Graphs.ONTOLOGY)),
+    )
+    if not report.conforms:
+        raise ValidationFailed(report.text(), len(report.violations))
+    click.echo(report.text())
+
+
+@main.command()
+@store_option
+@click.option("--host", envvar="KG_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="KG_PORT", type=int, default=8000, show_default=True)
+@click.option("--workers", envvar="KG_WORKERS", type=int, default=None,
+              help="Worker processes (default: number of cores); env KG_WORKERS.")
+@click.option("--query-timeout", envvar="KG_QUERY_TIMEOUT", type=float, default=None,
+              help="Seconds a query may run (default 30); env KG_QUERY_TIMEOUT.")
+@click.option("--update-token", envvar="KG_UPDATE_TOKEN", default=None,
+              help="Enables SPARQL Update for this bearer token; env KG_UPDATE_TOKEN.")
+@click.option("--dev", is_flag=True, help="Flask's development server with reloader.")
+def serve(store: Path, host: str, port: int, workers: int | None,
+          query_timeout: float | None, update_token: str | None, dev: bool) -> None:
+    """Serve the store over the SPARQL 1.1 Protocol (gunicorn; --dev for Flask's)."""
+    from kg.store import open_store
+    from kg.web.server import serve as run_server
+
+    open_store(store)  # fail here, readably, if there is no usable store
+    settings = Settings.from_env(store=store, host=host, port=port, workers=workers,
+                                 query_timeout=query_timeout, update_token=update_token)
+    run_server(settings, dev=dev)
