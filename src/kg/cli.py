@@ -66,9 +66,9 @@ def main(debug: bool) -> None:
 
 
 @main.command()
-@click.option("--ontology", "ontology", type=click.Path(path_type=Path), multiple=True,
+@click.option("--ontology", "ontology", type=click.Path(path_type=Path, readable=False), multiple=True,
               help="Ontology file or folder (repeatable). Default: ontology/")
-@click.option("--data", "data", type=click.Path(path_type=Path), multiple=True,
+@click.option("--data", "data", type=click.Path(path_type=Path, readable=False), multiple=True,
               help="Data file or folder (repeatable). Default: data/")
 @store_option
 @click.option("--shapes", type=click.Path(path_type=Path), default=None,
@@ -202,9 +202,9 @@ def stats(store: Path, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--ontology", "ontology", type=click.Path(path_type=Path), multiple=True,
+@click.option("--ontology", "ontology", type=click.Path(path_type=Path, readable=False), multiple=True,
               help="Ontology file or folder (repeatable). Default: ontology/")
-@click.option("--data", "data", type=click.Path(path_type=Path), multiple=True,
+@click.option("--data", "data", type=click.Path(path_type=Path, readable=False), multiple=True,
               help="Data file or folder (repeatable). Default: data/")
 @click.option("--shapes", type=click.Path(path_type=Path), default=None,
               help="SHACL shapes. Default: shapes.ttl beside the ontology.")

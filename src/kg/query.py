@@ -41,15 +41,10 @@ def serialize(result: QueryResult, fmt: Format) -> bytes:
     """The whole result serialised in ``fmt``."""
     if isinstance(result, ox.QueryTriples):
         prefixes = PREFIXES if fmt.name in ("turtle", "trig") else None
-        if fmt.name in ("nq", "trig"):
-            return ox.serialize(
-                (ox.Quad(t.subject, t.predicate, t.object) for t in result),
-                format=fmt.oxigraph,
-                prefixes=prefixes,
-            )
-        return result.serialize(format=fmt.oxigraph, prefixes=prefixes) if prefixes else (
-            result.serialize(format=fmt.oxigraph)
-        )
+        triples = iter(result)
+        if fmt.oxigraph.supports_datasets:
+            triples = (ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+        return ox.serialize(triples, format=fmt.oxigraph, prefixes=prefixes)
     return result.serialize(format=fmt.oxigraph)
 
 
