@@ -235,22 +235,62 @@ def validate(ontology: tuple[Path, ...], data: tuple[Path, ...], shapes: Path | 
 
 @main.command()
 @store_option
-@click.option("--host", envvar="KG_HOST", default="127.0.0.1", show_default=True)
-@click.option("--port", envvar="KG_PORT", type=int, default=8000, show_default=True)
-@click.option("--workers", envvar="KG_WORKERS", type=int, default=None,
+@click.option("--host", envvar="KG_HOST", default="127.0.0.1", show_default=True,
+              help="Address to listen on; env KG_HOST.")
+@click.option("--port", envvar="KG_PORT", type=int, default=8000, show_default=True,
+              help="Port to listen on; env KG_PORT.")
+@click.option("--workers", type=int, default=None,
               help="Worker processes (default: number of cores); env KG_WORKERS.")
-@click.option("--query-timeout", envvar="KG_QUERY_TIMEOUT", type=float, default=None,
-              help="Seconds a query may run (default 30); env KG_QUERY_TIMEOUT.")
-@click.option("--update-token", envvar="KG_UPDATE_TOKEN", default=None,
+@click.option("--threads", type=int, default=None,
+              help="Threads per worker (default: max-inflight + 2); env KG_THREADS.")
+@click.option("--query-timeout", type=float, default=None,
+              help="Seconds a query may run before a 503 (default 30); env KG_QUERY_TIMEOUT.")
+@click.option("--max-rows", type=int, default=None,
+              help="Most result rows or triples per response (default 100000); "
+                   "env KG_MAX_ROWS.")
+@click.option("--max-body", type=int, default=None,
+              help="Largest request body in bytes (default 1 MiB); env KG_MAX_BODY.")
+@click.option("--max-inflight", type=int, default=None,
+              help="Queries evaluated at once per worker (default 4); env KG_MAX_INFLIGHT.")
+@click.option("--queue-timeout", type=float, default=None,
+              help="Seconds a query waits for a slot before a 503 (default 5); "
+                   "env KG_QUEUE_TIMEOUT.")
+@click.option("--update-token", default=None,
               help="Enables SPARQL Update for this bearer token; env KG_UPDATE_TOKEN.")
+@click.option("--cors-origins", default=None,
+              help="'*' (default), comma-separated origins, or '' for no CORS; "
+                   "env KG_CORS_ORIGINS.")
+@click.option("--service-allow", default=None,
+              help="Endpoint IRIs SERVICE/LOAD may call, or 'none' (default: the Wikidata "
+                   "Query Service); env KG_SERVICE_ALLOW.")
+@click.option("--access-log", default=None,
+              help="Access log file, '-' for stdout (default), '' for none; env KG_ACCESS_LOG.")
 @click.option("--dev", is_flag=True, help="Flask's development server with reloader.")
-def serve(store: Path, host: str, port: int, workers: int | None,
-          query_timeout: float | None, update_token: str | None, dev: bool) -> None:
-    """Serve the store over the SPARQL 1.1 Protocol (gunicorn; --dev for Flask's)."""
+def serve(store: Path, host: str, port: int, dev: bool, **options: Any) -> None:
+    """Serve the store over the SPARQL 1.1 Protocol (gunicorn; --dev for Flask's).
+
+    Every option defaults to its KG_* environment variable, then to the default shown;
+    docs/endpoint.md describes the HTTP API.
+    """
+    from kg.federation import parse_allow_list
     from kg.store import open_store
     from kg.web.server import serve as run_server
 
     open_store(store)  # fail here, readably, if there is no usable store
-    settings = Settings.from_env(store=store, host=host, port=port, workers=workers,
-                                 query_timeout=query_timeout, update_token=update_token)
+    try:
+        settings = Settings.from_env(store=store, host=host, port=port, **options)
+        parse_allow_list(settings.service_allow)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
     run_server(settings, dev=dev)
+
+
+def _register_commands() -> None:
+    """Verbs defined beside their library, added to the group here."""
+    from kg.cli_linking import import_, link
+
+    main.add_command(link)
+    main.add_command(import_)
+
+
+_register_commands()

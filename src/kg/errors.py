@@ -60,3 +60,21 @@ class StoreError(KGError):
     """The store is missing, locked, read-only or corrupt."""
 
     exit_code = 2
+
+
+class ForbiddenService(KGError):
+    """A SPARQL ``SERVICE`` or ``LOAD`` target that the allow-list (``KG_SERVICE_ALLOW``)
+    does not hold, a variable target, or a request whose targets cannot be verified.
+    ``target`` names it (the resolved IRI, or the variable), for the 400 answer."""
+
+    exit_code = 2
+
+    def __init__(self, target: str, message: str | None = None) -> None:
+        self.target = target
+        super().__init__(message or f"SERVICE target {target} is not allowed")
+
+
+class LinkingError(KGError):
+    """``kg link`` or ``kg import`` cannot read its target (a file or a SPARQL endpoint)."""
+
+    exit_code = 2
