@@ -37,7 +37,7 @@ def _build(tmp: Path, *extra: str) -> Path:
 
 @pytest.fixture(scope="session")
 def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store built from ontology/ and data/ with the default reasoner (owlrl)."""
+    """A store built from ontology/ and data/ with the default reasoner (fast)."""
     return _build(tmp_path_factory.mktemp("built"))
 
 

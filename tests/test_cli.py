@@ -51,7 +51,7 @@ def test_build_shows_stages_and_routes_graphs(tmp_path: Path) -> None:
         assert stage in result.stderr
     assert " s" in result.stderr and "triples" in result.stderr
     info = json.loads((store / "build.json").read_text())
-    assert info["reasoner"] == "owlrl"
+    assert info["reasoner"] == "fast"
     counts = info["counts"]
     assert counts["https://w3id.org/duikou/graph/reference"] == 2
     assert counts["https://w3id.org/duikou/graph/data"] == 2

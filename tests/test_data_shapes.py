@@ -16,11 +16,13 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.namespace import PROV, SDO
 
-from kg.loading import load
+from kg.build import graphs_as_rdflib
+from kg.loading import load_into
 from kg.namespaces import DIVISION, DK, ID, SH, Graphs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,12 +32,10 @@ SHAPES = ROOT / "ontology" / "shapes.ttl"
 @pytest.fixture(scope="module")
 def graphs() -> tuple[Graph, Graph]:
     """(asserted data + reference + links, ontology) as the build loads them."""
-    loaded = load([ROOT / "ontology"], [ROOT / "data"])
-    data = Graph()
-    for iri in (Graphs.DATA, Graphs.REFERENCE, Graphs.LINKS):
-        for triple in loaded.graphs.get(str(iri), Graph()):
-            data.add(triple)
-    return data, loaded.graphs[str(Graphs.ONTOLOGY)]
+    db = ox.Store()
+    load_into(db, [ROOT / "ontology"], [ROOT / "data"])
+    data = graphs_as_rdflib(db, [str(g) for g in (Graphs.DATA, Graphs.REFERENCE, Graphs.LINKS)])
+    return data, graphs_as_rdflib(db, [str(Graphs.ONTOLOGY)])
 
 
 def validate(data: Graph, ontology: Graph) -> tuple[bool, Graph]:

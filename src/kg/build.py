@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import pyoxigraph as ox
 from rdflib import Graph
 
 from kg import __version__
-from kg.errors import ValidationFailed
-from kg.loading import LoadedInput, load
+from kg.errors import InputError, ValidationFailed
+from kg.loading import load_into
 from kg.namespaces import Graphs
 from kg.reasoning import get_reasoner
 from kg.store import BuildInfo, Generation, count_graphs, generations_dir, write_lock
-from kg.terms import triples_to_quads
+from kg.terms import quads_to_graph, triples_to_quads
 from kg.validation import ValidationReport, load_shapes, validate
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class BuildOptions:
     store: Path = Path("var/store")
     shapes: Path | None = None
     validate: bool = True
-    reasoner: str = "owlrl"
+    reasoner: str = "fast"
 
 
 @dataclass
@@ -85,21 +86,45 @@ def default_shapes(options: BuildOptions) -> Path | None:
     return None
 
 
-def union(loaded: LoadedInput, graphs: Sequence[str]) -> Graph:
-    """One rdflib graph holding every triple of the named ``graphs``."""
-    merged = Graph()
-    for iri in graphs:
-        g = loaded.graphs.get(iri)
-        if g is not None:
-            for triple in g:
-                merged.add(triple)
-    return merged
+def graphs_as_rdflib(db: ox.Store, graphs: Sequence[str]) -> Graph:
+    """One rdflib graph holding every triple of the named ``graphs`` of ``db``."""
+    return quads_to_graph(
+        q for g in graphs for q in db.quads_for_pattern(None, None, None, ox.NamedNode(g))
+    )
+
+
+def validate_store(db: ox.Store, shapes_path: Path) -> ValidationReport:
+    """Validate every graph but the ontology against the shapes, with the ontology's class
+    hierarchy available to the validator."""
+    ontology = str(Graphs.ONTOLOGY)
+    names = [g.value for g in db.named_graphs() if isinstance(g, ox.NamedNode)]
+    return validate(
+        graphs_as_rdflib(db, [g for g in names if g != ontology]),
+        load_shapes(shapes_path),
+        graphs_as_rdflib(db, [ontology]),
+    )
+
+
+def validate_inputs(options: BuildOptions) -> ValidationReport:
+    """Load the inputs in memory and validate them; writes no store (``kg validate``)."""
+    shapes_path = default_shapes(options)
+    if shapes_path is None:
+        raise InputError("no shapes file found; pass --shapes")
+    db = ox.Store()
+    load_into(db, options.ontology, options.data)
+    return validate_store(db, shapes_path)
 
 
 def run_build(options: BuildOptions, progress: Progress | None = None) -> BuildResult:
     """Build the store from the inputs; raises a :class:`~kg.errors.KGError` on bad input
-    or data that fails validation, leaving any previous store untouched."""
+    or data that fails validation, leaving any previous store untouched.
+
+    The inputs are parsed straight into the new generation's database, under the store's
+    write lock; the generation is published only when every stage succeeded.
+    """
     progress = progress or SilentProgress()
+    reasoner = get_reasoner(options.reasoner)
+    shapes_path = default_shapes(options) if options.validate else None
     stages: list[StageResult] = []
 
     def timed(stage: str, triples: int, started: float, detail: str = "") -> None:
@@ -107,54 +132,40 @@ def run_build(options: BuildOptions, progress: Progress | None = None) -> BuildR
         stages.append(StageResult(stage, triples, seconds, detail))
         progress.done(stage, triples, seconds, detail)
 
-    # load
-    progress.start("load")
-    t = time.perf_counter()
-    loaded = load(options.ontology, options.data)
-    timed("load", len(loaded), t, f"{len(loaded.files)} files")
-
-    # validate
-    report: ValidationReport | None = None
-    shapes_path = default_shapes(options)
-    if options.validate and shapes_path is not None:
-        progress.start("validate")
-        t = time.perf_counter()
-        data_graphs = [g for g in loaded.graphs if g != str(Graphs.ONTOLOGY)]
-        report = validate(
-            union(loaded, data_graphs),
-            load_shapes(shapes_path),
-            loaded.graphs.get(str(Graphs.ONTOLOGY)),
-        )
-        timed("validate", len(loaded) - len(loaded.graphs.get(str(Graphs.ONTOLOGY), ())), t,
-              f"{len(report.violations)} violations")
-        if not report.conforms:
-            raise ValidationFailed(report.text(), len(report.violations))
-
-    # reason
-    reasoner = get_reasoner(options.reasoner)
-    progress.start("reason")
-    t = time.perf_counter()
-    inferred = reasoner(union(loaded, list(loaded.graphs)))
-    timed("reason", len(inferred), t, f"{options.reasoner}, new triples")
-
-    # store
-    progress.start("store")
-    t = time.perf_counter()
     options.store.parent.mkdir(parents=True, exist_ok=True)
     with write_lock(options.store):
         _remove_dead_generations(options.store)
         gen = Generation(options.store)
         try:
             db = gen.create()
-            for iri, g in loaded.graphs.items():
-                db.bulk_extend(triples_to_quads(g, iri))
+            progress.start("load")
+            t = time.perf_counter()
+            loaded = load_into(db, options.ontology, options.data)
+            timed("load", loaded.total, t, f"{len(loaded.files)} files")
+
+            report: ValidationReport | None = None
+            if shapes_path is not None:
+                progress.start("validate")
+                t = time.perf_counter()
+                report = validate_store(db, shapes_path)
+                validated = loaded.total - loaded.counts.get(str(Graphs.ONTOLOGY), 0)
+                timed("validate", validated, t, f"{len(report.violations)} violations")
+                if not report.conforms:
+                    raise ValidationFailed(report.text(), len(report.violations))
+
+            progress.start("reason")
+            t = time.perf_counter()
+            inferred = reasoner(db)
+            timed("reason", len(inferred), t, f"{options.reasoner}, new triples")
+
+            progress.start("store")
+            t = time.perf_counter()
             db.bulk_extend(triples_to_quads(inferred, str(Graphs.INFERRED)))
             db.flush()
             db.optimize()
             counts = count_graphs(db)
             del db
-            total = sum(counts.values())
-            timed("store", total, t, str(gen.path))
+            timed("store", sum(counts.values()), t, str(gen.path))
             info = BuildInfo(
                 build_id=gen.build_id,
                 built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

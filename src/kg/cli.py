@@ -51,6 +51,18 @@ def store_option(f: Any) -> Any:
     )(f)
 
 
+def inputs_options(f: Any) -> Any:
+    """``--ontology`` and ``--data``, as ``kg build`` and ``kg validate`` take them.
+
+    Readability is checked by the loader, which says which file it could not read.
+    """
+    path = click.Path(path_type=Path, readable=False)
+    f = click.option("--data", "data", type=path, multiple=True,
+                     help="Data file or folder (repeatable). Default: data/")(f)
+    return click.option("--ontology", "ontology", type=path, multiple=True,
+                        help="Ontology file or folder (repeatable). Default: ontology/")(f)
+
+
 @click.group(cls=KGGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.version_option(package_name="duikou-kg")
@@ -66,16 +78,15 @@ def main(debug: bool) -> None:
 
 
 @main.command()
-@click.option("--ontology", "ontology", type=click.Path(path_type=Path, readable=False), multiple=True,
-              help="Ontology file or folder (repeatable). Default: ontology/")
-@click.option("--data", "data", type=click.Path(path_type=Path, readable=False), multiple=True,
-              help="Data file or folder (repeatable). Default: data/")
+@inputs_options
 @store_option
 @click.option("--shapes", type=click.Path(path_type=Path), default=None,
               help="SHACL shapes. Default: shapes.ttl beside the ontology.")
 @click.option("--no-validate", is_flag=True, help="Skip SHACL validation.")
-@click.option("--reasoner", type=click.Choice(["owlrl", "none"]), default="owlrl",
-              show_default=True, help="OWL 2 RL reasoner; 'none' skips reasoning.")
+@click.option("--reasoner", type=click.Choice(["fast", "owlrl", "none"]), default="fast",
+              show_default=True,
+              help="OWL 2 RL reasoner: owlrl (reference), fast (same closure, much faster), "
+                   "none.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def build(ontology: tuple[Path, ...], data: tuple[Path, ...], store: Path,
           shapes: Path | None, no_validate: bool, reasoner: str, quiet: bool) -> None:
@@ -202,32 +213,15 @@ def stats(store: Path, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--ontology", "ontology", type=click.Path(path_type=Path, readable=False), multiple=True,
-              help="Ontology file or folder (repeatable). Default: ontology/")
-@click.option("--data", "data", type=click.Path(path_type=Path, readable=False), multiple=True,
-              help="Data file or folder (repeatable). Default: data/")
+@inputs_options
 @click.option("--shapes", type=click.Path(path_type=Path), default=None,
               help="SHACL shapes. Default: shapes.ttl beside the ontology.")
 def validate(ontology: tuple[Path, ...], data: tuple[Path, ...], shapes: Path | None) -> None:
     """Validate the data against the SHACL shapes (writes no store)."""
-    from kg.build import BuildOptions, default_shapes, union
-    from kg.errors import InputError
-    from kg.loading import load
-    from kg.namespaces import Graphs
-    from kg.validation import load_shapes
-    from kg.validation import validate as run_validation
+    from kg.build import BuildOptions, validate_inputs
 
-    options = BuildOptions(ontology=ontology or (Path("ontology"),),
-                           data=data or (Path("data"),), shapes=shapes)
-    shapes_path = default_shapes(options)
-    if shapes_path is None:
-        raise InputError("no shapes file found; pass --shapes")
-    loaded = load(options.ontology, options.data)
-    report = run_validation(
-        union(loaded, [g for g in loaded.graphs if g != str(Graphs.ONTOLOGY)]),
-        load_shapes(shapes_path),
-        loaded.graphs.get(str(Graphs.ONTOLOGY)),
-    )
+    report = validate_inputs(BuildOptions(ontology=ontology or (Path("ontology"),),
+                                          data=data or (Path("data"),), shapes=shapes))
     if not report.conforms:
         raise ValidationFailed(report.text(), len(report.violations))
     click.echo(report.text())

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph
 
 from kg.errors import InputError
 from kg.namespaces import Graphs
-from kg.terms import to_rdflib
+from kg.terms import graph_to_quads
 
 log = logging.getLogger(__name__)
 
@@ -59,24 +58,15 @@ class InputFile:
 
 
 @dataclass
-class LoadedInput:
-    """The parsed input of a build: one rdflib graph per named graph IRI."""
+class LoadReport:
+    """What a load read: the files in order, and triples per named graph."""
 
-    graphs: dict[str, Graph] = field(default_factory=dict)
     files: list[InputFile] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
-    def graph(self, iri: str) -> Graph:
-        """The graph named ``iri``, created empty on first use."""
-        if iri not in self.graphs:
-            self.graphs[iri] = Graph()
-        return self.graphs[iri]
-
-    def __len__(self) -> int:
-        return sum(len(g) for g in self.graphs.values())
-
-    def counts(self) -> dict[str, int]:
-        """Triples per named graph."""
-        return {iri: len(g) for iri, g in self.graphs.items()}
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
 
 
 def rdf_format(path: Path) -> ox.RdfFormat | None:
@@ -180,47 +170,47 @@ def parse_rdf(path: Path) -> list[ox.Quad]:
         raise InputError(f"cannot parse as {fmt}: {e}", path) from e
 
 
-def load(
+def load_into(
+    db: ox.Store,
     ontology: Iterable[Path],
     data: Iterable[Path],
     on_file: Callable[[InputFile, int], None] | None = None,
-) -> LoadedInput:
-    """Parse the ontology and data inputs into their named graphs.
+) -> LoadReport:
+    """Parse the ontology and data inputs into their named graphs of ``db``.
 
-    ``on_file`` is called after each file with the number of triples it gave, so that
-    the caller can show progress.
+    Every file is checked before anything of it is added, so a bad file names itself
+    with its line and column. ``on_file`` is called after each file with the number of
+    triples it gave, so that the caller can show progress.
     """
-    loaded = LoadedInput()
+    report = LoadReport()
     files = discover(list(ontology), "ontology") + discover(list(data), "data")
     for item in files:
-        if item.kind == "table":
-            from kg import tables  # imported lazily: only builds with tables need it
-
-            try:
-                g = tables.read_table(item.path)
-            except (ValueError, OSError, KeyError) as e:
-                raise InputError(str(e), item.path) from e
-            if len(g) == 0:
-                raise InputError("the table gave no triples", item.path)
-            target = loaded.graph(item.graph)
-            for triple in g:
-                target.add(triple)
-            count = len(g)
-        else:
-            quads = parse_rdf(item.path)
-            if not quads:
-                raise InputError("the file holds no triples", item.path)
-            for q in quads:
-                target = item.graph if isinstance(q.graph_name, ox.DefaultGraph) else (
-                    q.graph_name.value
-                )
-                loaded.graph(target).add(
-                    (to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object))
-                )
-            count = len(quads)
-        loaded.files.append(item)
-        log.debug("read %s: %d triples into <%s>", item.path, count, item.graph)
+        quads = read_table_quads(item) if item.kind == "table" else parse_rdf(item.path)
+        if not quads:
+            raise InputError("the file holds no triples", item.path)
+        target = ox.NamedNode(item.graph)
+        placed = [
+            ox.Quad(q.subject, q.predicate, q.object, target)
+            if isinstance(q.graph_name, ox.DefaultGraph) else q
+            for q in quads
+        ]
+        db.bulk_extend(placed)
+        for q in placed:
+            name = q.graph_name.value
+            report.counts[name] = report.counts.get(name, 0) + 1
+        report.files.append(item)
+        log.debug("read %s: %d triples into <%s>", item.path, len(quads), item.graph)
         if on_file is not None:
-            on_file(item, count)
-    return loaded
+            on_file(item, len(quads))
+    return report
 
+
+def read_table_quads(item: InputFile) -> list[ox.Quad]:
+    """The triples of a CSVW-described table, as quads in the default graph."""
+    from kg import tables  # imported lazily: only builds with tables need it
+
+    try:
+        g = tables.read_table(item.path)
+    except (ValueError, OSError, KeyError) as e:
+        raise InputError(str(e), item.path) from e
+    return graph_to_quads(g)

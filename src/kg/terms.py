@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import pyoxigraph as ox
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -54,3 +54,15 @@ def triples_to_quads(triples: Iterable[Triple], graph: str) -> Iterator[ox.Quad]
     g = ox.NamedNode(graph)
     for s, p, o in triples:
         yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), g)
+
+
+def quads_to_graph(quads: Iterable[ox.Quad]) -> Graph:
+    """One rdflib graph holding the triples of ``quads`` (graph names dropped)."""
+    g = Graph()
+    g.addN((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object), g) for q in quads)
+    return g
+
+
+def graph_to_quads(graph: Graph) -> list[ox.Quad]:
+    """pyoxigraph quads in the default graph for an rdflib graph."""
+    return [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in graph]

@@ -1,0 +1,1 @@
+"""Browser tests: the web pages in Debian's Chromium, driven by playwright."""
