@@ -267,10 +267,10 @@ def serve(store: Path, host: str, port: int, dev: bool, **options: Any) -> None:
     docs/endpoint.md describes the HTTP API.
     """
     from kg.federation import parse_allow_list
-    from kg.store import open_store
+    from kg.store import check_store
     from kg.web.server import serve as run_server
 
-    open_store(store)  # fail here, readably, if there is no usable store
+    check_store(store)  # fail here, readably, if there is no usable store (workers open it)
     try:
         settings = Settings.from_env(store=store, host=host, port=port, **options)
         parse_allow_list(settings.service_allow)

@@ -20,16 +20,49 @@ def _cores() -> int:
 class Settings:
     """Settings of the store and the server."""
 
-    store: Path = field(default=Path("var/store"), metadata={"env": "KG_STORE"})
-    host: str = field(default="127.0.0.1", metadata={"env": "KG_HOST"})
-    port: int = field(default=8000, metadata={"env": "KG_PORT"})
-    workers: int = field(default_factory=_cores, metadata={"env": "KG_WORKERS"})
-    query_timeout: float = field(default=30.0, metadata={"env": "KG_QUERY_TIMEOUT"})
-    max_rows: int = field(default=100_000, metadata={"env": "KG_MAX_ROWS"})
-    max_body: int = field(default=1024 * 1024, metadata={"env": "KG_MAX_BODY"})
-    max_inflight: int = field(default=8, metadata={"env": "KG_MAX_INFLIGHT"})
-    update_token: str | None = field(default=None, metadata={"env": "KG_UPDATE_TOKEN"})
-    cors_origins: str = field(default="*", metadata={"env": "KG_CORS_ORIGINS"})
+    store: Path = field(default=Path("var/store"), metadata={
+        "env": "KG_STORE", "help": "The store folder (a link to the current build)."})
+    queries_dir: Path = field(default=Path("queries"), metadata={
+        "env": "KG_QUERIES_DIR",
+        "help": "Folder of competency questions offered as examples in the web UI."})
+    host: str = field(default="127.0.0.1", metadata={
+        "env": "KG_HOST", "help": "Address the server listens on."})
+    port: int = field(default=8000, metadata={
+        "env": "KG_PORT", "help": "Port the server listens on."})
+    workers: int = field(default_factory=_cores, metadata={
+        "env": "KG_WORKERS", "help": "Worker processes of `kg serve` (default: cores)."})
+    threads: int = field(default=0, metadata={
+        "env": "KG_THREADS",
+        "help": "Threads per worker (0: KG_MAX_INFLIGHT + 2, so that surplus requests "
+                "are answered 503 rather than left waiting)."})
+    query_timeout: float = field(default=30.0, metadata={
+        "env": "KG_QUERY_TIMEOUT",
+        "help": "Seconds a query may take, evaluation and serialisation; then 503."})
+    max_rows: int = field(default=100_000, metadata={
+        "env": "KG_MAX_ROWS",
+        "help": "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) in one response; "
+                "longer results are cut and say so in X-KG-Truncated."})
+    max_body: int = field(default=1024 * 1024, metadata={
+        "env": "KG_MAX_BODY", "help": "Largest request body (and query string) in bytes."})
+    max_inflight: int = field(default=4, metadata={
+        "env": "KG_MAX_INFLIGHT", "help": "Queries evaluated at once per worker process."})
+    queue_timeout: float = field(default=5.0, metadata={
+        "env": "KG_QUEUE_TIMEOUT",
+        "help": "Seconds a query waits for a free slot before a 503 with Retry-After."})
+    update_token: str | None = field(default=None, metadata={
+        "env": "KG_UPDATE_TOKEN",
+        "help": "Enables SPARQL Update for requests bearing this token (unset: no updates)."})
+    cors_origins: str = field(default="*", metadata={
+        "env": "KG_CORS_ORIGINS",
+        "help": "Origins allowed by CORS: '*', a comma-separated list, or empty for none."})
+    service_allow: str | None = field(default=None, metadata={
+        "env": "KG_SERVICE_ALLOW",
+        "help": "Endpoint IRIs that SERVICE (and LOAD) may call, separated by commas or "
+                "spaces; 'none' for no outbound requests at all. Unset: the Wikidata Query "
+                "Service only (see kg.federation)."})
+    access_log: str = field(default="-", metadata={
+        "env": "KG_ACCESS_LOG",
+        "help": "Access log file of `kg serve` ('-': standard output; empty: none)."})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

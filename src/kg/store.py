@@ -29,6 +29,7 @@ import pyoxigraph as ox
 
 from kg.errors import StoreError
 from kg.namespaces import Graphs
+from kg.sparqltext import has_dataset_clause
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,7 @@ class EmbeddedStore:
         self._target: str | None = None
         self._db: ox.Store | None = None
         self._info: BuildInfo | None = None
+        self._asserted: tuple[str | None, list[ox.NamedNode | ox.BlankNode]] | None = None
         self.refresh()
 
     def refresh(self) -> bool:
@@ -250,25 +252,36 @@ class EmbeddedStore:
     ) -> QueryResult:
         """Run a SPARQL query.
 
-        Without ``default_graphs`` the default graph is the union of all graphs (without
-        the inferred graph when ``inference`` is False). ``named_graphs`` limits what
-        ``GRAPH`` can see. Raises ``SyntaxError`` for a malformed query.
+        The dataset follows the SPARQL 1.1 Protocol: ``default_graphs``/``named_graphs``
+        (the request's ``default-graph-uri``/``named-graph-uri``) win over the query's own
+        ``FROM``/``FROM NAMED``; naming only ``named_graphs`` leaves the default graph empty.
+        When neither names a dataset, the default graph is the union of all graphs, or
+        with ``inference`` False the union of the asserted graphs (every graph but the
+        inferred one). Raises ``SyntaxError`` for a malformed query.
         """
         kwargs: dict[str, Any] = {}
-        if default_graphs:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+        if default_graphs or named_graphs:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs or ()]
+            if named_graphs:
+                kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        elif has_dataset_clause(sparql):
+            pass  # the query's FROM / FROM NAMED decide
         elif inference:
             kwargs["use_default_graph_as_union"] = True
         else:
-            kwargs["default_graph"] = [ox.NamedNode(str(g)) for g in Graphs.ASSERTED]
-        if named_graphs:
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
-        elif not inference:
-            kwargs["named_graphs"] = [ox.NamedNode(str(g)) for g in Graphs.ASSERTED] + [
-                g for g in self.db.named_graphs()
-                if isinstance(g, ox.NamedNode) and g.value not in {str(x) for x in Graphs.ALL}
-            ]
+            asserted = self._asserted_graphs()
+            kwargs["default_graph"] = [ox.DefaultGraph(), *asserted]
+            kwargs["named_graphs"] = asserted
         return self.db.query(sparql, base_iri=base_iri, **kwargs)
+
+    def _asserted_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:
+        """Every named graph of the store except the inferred one."""
+        if self._asserted is None or self._asserted[0] != self._target:
+            inferred = str(Graphs.INFERRED)
+            graphs = [g for g in self.db.named_graphs()
+                      if not (isinstance(g, ox.NamedNode) and g.value == inferred)]
+            self._asserted = (self._target, graphs)
+        return self._asserted[1]
 
     def quads(self, graphs: Iterable[str] | None = None) -> Iterator[ox.Quad]:
         """Every quad, or those of the given named graphs."""
@@ -291,12 +304,15 @@ def count_graphs(db: ox.Store) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def apply_update(store_path: Path, sparql_update: str) -> BuildInfo:
+def apply_update(store_path: Path, sparql_update: str, *, base_iri: str | None = None
+                 ) -> BuildInfo:
     """Apply a SPARQL 1.1 Update as a new generation, and publish it.
 
     The current generation is checkpointed, the update applied to the copy, and the link
     swapped; concurrent readers keep answering from the old generation meanwhile.
-    Raises ``SyntaxError`` for a malformed update.
+    Relative IRIs resolve against ``base_iri`` (the endpoint, for updates over HTTP).
+    Raises ``SyntaxError`` for a malformed update, :class:`StoreError` when another build
+    or update holds the lock. The inferred graph is not recomputed (that takes a build).
     """
     with write_lock(store_path):
         current = current_generation(store_path)
@@ -306,7 +322,7 @@ def apply_update(store_path: Path, sparql_update: str) -> BuildInfo:
         gen = Generation(store_path)
         try:
             db = gen.create(copy_from=current)
-            db.update(sparql_update)
+            db.update(sparql_update, base_iri=base_iri)
             db.flush()
             counts = count_graphs(db)
             del db
@@ -324,6 +340,27 @@ def apply_update(store_path: Path, sparql_update: str) -> BuildInfo:
             gen.discard()
             raise
     return info
+
+
+def check_store(location: str | Path) -> BuildInfo:
+    """Check that ``location`` is a usable store, *without* opening its database.
+
+    For a process that forks workers (``kg serve``): RocksDB state opened before a fork is
+    not safe to use after it (a forked worker that then writes, for an update, hangs), so
+    the parent only checks and each worker opens the database itself.
+    """
+    path = Path(location)
+    generation = current_generation(path)
+    if generation is None:
+        if path.exists() and not path.is_symlink():
+            raise StoreError(f"{path} is not a Duikou store (it is not a link to a generation)")
+        raise StoreError(f"no store at {path}; run `kg build` first")
+    if not (generation / "oxigraph").is_dir():
+        raise StoreError(f"the store at {path} is broken: {generation / 'oxigraph'} is missing")
+    try:
+        return BuildInfo.from_path(generation / "build.json")
+    except (OSError, ValueError, TypeError) as e:
+        raise StoreError(f"the store at {path} is broken: {e}") from None
 
 
 def open_store(location: str | Path, *, read_only: bool = True) -> EmbeddedStore:

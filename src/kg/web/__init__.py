@@ -1,0 +1,44 @@
+"""The web face: a Flask application factory with one blueprint per concern."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask
+
+from kg.config import Settings
+from kg.store import open_store
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app for ``settings`` (default: from the ``KG_*`` environment).
+
+    The store is opened here, read-only, and kept in ``app.extensions["kg.store"]``, with
+    the other per-process resources (query slots, the service description cache).
+    """
+    from kg.federation import parse_allow_list
+    from kg.web import context, cors, dataset, errors, health, ontology_docs, resources, sparql, ui
+    from kg.web.limits import QuerySlots
+    from kg.web.service_description import DescriptionCache
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["KG_SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
+    app.config["KG_RETIRE_ON_TIMEOUT"] = False  # kg.web.server turns it on under gunicorn
+    app.extensions[context.STORE] = open_store(settings.store)
+    app.extensions[context.STORE_LOCK] = threading.Lock()
+    app.extensions[context.SLOTS] = QuerySlots(settings.max_inflight, settings.queue_timeout)
+    app.extensions[context.DESCRIPTIONS] = DescriptionCache()
+    app.extensions[context.SERVICE_ALLOW] = parse_allow_list(settings.service_allow)
+
+    errors.register(app)
+    cors.register(app, settings.cors_origins)
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(health.bp)
+    app.config["KG_QUERIES_DIR"] = str(settings.queries_dir)
+    app.register_blueprint(ui.bp)  # /, /network, /queries.json, /assets/…
+    app.register_blueprint(resources.bp)  # /id/…
+    app.register_blueprint(ontology_docs.bp)  # /ontology
+    app.register_blueprint(dataset.bp)  # /void, /download/…
+    return app

@@ -1,0 +1,90 @@
+"""Running the app: gunicorn in production, Flask's reloader with ``--dev``.
+
+Production: ``KG_WORKERS`` gunicorn worker processes (``gthread``), each opening the store
+read-only after the fork and running ``KG_THREADS`` threads, of which ``KG_MAX_INFLIGHT``
+may evaluate queries at once; the spare threads answer health checks, service
+descriptions and "busy" refusals without waiting. SIGTERM stops gracefully: no new
+connections, requests in flight finish (up to the query time limit plus a margin). A
+worker whose query overran the time limit retires the same way (see
+:mod:`kg.web.limits`) and the arbiter replaces it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from kg.config import Settings
+from kg.web.context import SLOTS
+
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(B)sB %(M)sms rid=%({x-request-id}o)s'
+"""One line per request: client, request line, status, body bytes, milliseconds, request id."""
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """The gunicorn configuration for ``settings``."""
+    threads = settings.threads or settings.max_inflight + 2
+    return {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": max(1, settings.workers),
+        "worker_class": "gthread",
+        "threads": threads,
+        "worker_connections": max(100, threads * 4),
+        "accesslog": settings.access_log or None,
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "errorlog": "-",
+        "graceful_timeout": int(settings.query_timeout) + 5,
+        "timeout": int(settings.query_timeout) + 30,
+        "keepalive": 5,
+        "limit_request_line": 0,  # the query string is limited by KG_MAX_BODY instead
+        "proc_name": "kg-serve",
+        "control_socket_disable": True,
+        "worker_exit": _worker_exit,
+    }
+
+
+def _worker_exit(arbiter: Any, worker: Any) -> None:
+    """Exit a worker at once if query threads are still running in it.
+
+    Those threads are inside pyoxigraph and cannot be stopped; letting the interpreter
+    finalise around them crashes the process (SIGSEGV). The hook also runs in the arbiter
+    when it reaps a vanished worker, where it must do nothing.
+    """
+    if os.getpid() != worker.pid:
+        return
+    app = getattr(worker, "wsgi", None)
+    slots = getattr(app, "extensions", {}).get(SLOTS)
+    if slots is not None and slots.in_use > 0:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def serve(settings: Settings, *, dev: bool = False) -> None:
+    """Serve until stopped (SIGTERM or Ctrl-C drain in-flight requests first)."""
+    if dev:
+        from kg.web import create_app
+
+        logging.getLogger("kg").setLevel(logging.INFO)
+        create_app(settings).run(host=settings.host, port=settings.port, debug=True,
+                                 use_reloader=True, use_debugger=False, threaded=True)
+        return
+
+    from gunicorn.app.base import BaseApplication
+
+    class KGApplication(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in gunicorn_options(settings).items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from kg.web import create_app
+
+            app = create_app(settings)
+            app.config["KG_RETIRE_ON_TIMEOUT"] = True
+            return app
+
+    KGApplication().run()

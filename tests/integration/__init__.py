@@ -1,0 +1,1 @@
+"""Integration tests: the real `kg serve` process driven by real clients."""
