@@ -142,3 +142,47 @@ def test_federated_query_runs_against_the_local_endpoint(
     ]
     assert all(r["coordinates"] is not None and r["coordinates"].value.startswith("Point(")
                for r in rows)
+
+
+def test_federated_query_through_the_endpoint(endpoint: str, linked_store: Path,
+                                              tmp_path: Path) -> None:
+    """The same federated query sent to the real `kg serve` over HTTP: refused with 400
+    naming the target however it is written, then answered once the allow-list names it."""
+    import requests
+
+    from integration.conftest import start_server
+
+    query = FEDERATED.read_text(encoding="utf-8").replace(WDQS, endpoint)
+    blocked = start_server(linked_store, tmp_path / "blocked", "--workers", "1")
+    try:
+        for sneaky in (
+            query,
+            f"PREFIX x: <{endpoint.rsplit('/', 1)[0]}/>\n"
+            f"SELECT * {{ SERVICE x:{endpoint.rsplit('/', 1)[1]} {{ ?s ?p ?o }} }}",
+            f"BASE <{endpoint}>\nSELECT * {{ SERVICE\n# a comment\n<> {{ ?s ?p ?o }} }}",
+            "SELECT * { VALUES ?x { <http://127.0.0.1:1/> } SERVICE ?x { ?s ?p ?o } }",
+        ):
+            r = requests.get(blocked.url + "/sparql", params={"query": sneaky}, timeout=30)
+            assert r.status_code == 400, (sneaky, r.text)
+            assert "SERVICE" in r.text or "service" in r.text
+        assert endpoint in requests.get(blocked.url + "/sparql", params={"query": query},
+                                        timeout=30).text
+    finally:
+        blocked.stop()
+    allowed = start_server(linked_store, tmp_path / "allowed", "--workers", "1",
+                           "--service-allow", endpoint)
+    try:
+        r = requests.get(allowed.url + "/sparql", params={"query": query},
+                         headers={"Accept": "application/sparql-results+json"}, timeout=60)
+        assert r.status_code == 200, r.text
+        rows = r.json()["results"]["bindings"]
+        got = sorted((b["code"]["value"], b["role"]["value"], b["population"]["value"])
+                     for b in rows)
+        assert got == [
+            ("330100", "assistant", "3301000"),
+            ("330200", "assistant", "3302000"),
+            ("522300", "recipient", "5223000"),
+            ("522600", "recipient", "5226000"),
+        ]
+    finally:
+        allowed.stop()
