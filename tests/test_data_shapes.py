@@ -177,3 +177,34 @@ def test_values_match_source_wording(graphs: tuple[Graph, Graph]) -> None:
         assert value == Decimal(m.group(1)) * _SCALE[m.group(3) or ""], (obs, wording, value)
         checked += 1
     assert checked >= 50
+
+
+# ---- kg.validation (SPARQL constraints run in pyoxigraph) agrees with pyshacl ------------
+
+
+def _focus_nodes_reported(report: Graph) -> set[str]:
+    return {str(f) for f in report.objects(None, SH.focusNode)}
+
+
+def test_kg_validation_agrees_with_pyshacl(graphs: tuple[Graph, Graph],
+                                           broken_report: tuple[bool, Graph]) -> None:
+    """The build's validator runs SHACL-SPARQL constraints itself (once per query, in
+    pyoxigraph); it must find the same failing focus nodes as pyshacl does alone."""
+    from kg.validation import load_shapes, split_sparql_constraints
+    from kg.validation import validate as kg_validate
+
+    data, ontology = graphs
+    shapes = load_shapes(SHAPES)
+    _core, taken = split_sparql_constraints(shapes)
+    assert taken, "no SPARQL constraint is run by kg.validation: the test would be empty"
+    assert kg_validate(data, shapes, ontology).conforms
+    broken = Graph()
+    for triple in data:
+        broken.add(triple)
+    for _focus, mutate in MUTATIONS.values():
+        mutate(broken)
+    ours = kg_validate(broken, shapes, ontology)
+    assert not ours.conforms
+    expected = {URIRef(f).n3(shapes.namespace_manager)
+                for f in _focus_nodes_reported(broken_report[1])}
+    assert {v.focus for v in ours.violations} == expected

@@ -63,6 +63,6 @@ def quads_to_graph(quads: Iterable[ox.Quad]) -> Graph:
     return g
 
 
-def graph_to_quads(graph: Graph) -> list[ox.Quad]:
-    """pyoxigraph quads in the default graph for an rdflib graph."""
-    return [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in graph]
+def graph_to_quads(triples: Iterable[Triple]) -> list[ox.Quad]:
+    """pyoxigraph quads in the default graph for rdflib triples (e.g. an rdflib graph)."""
+    return [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in triples]
