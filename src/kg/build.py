@@ -3,12 +3,17 @@
 One direction, no back and forth (see ARCHITECTURE.md): each stage takes the previous
 stage's output. The store is written as a new generation and swapped in only when every
 stage has succeeded, so a failed or killed build leaves the previous store answering.
+
+With ``--store URL`` (a SPARQL 1.1 server) the same stages run on a temporary on-disk
+database, and the last stage uploads its graphs to the server, swapping each in only when
+all are uploaded (:meth:`kg.remote.RemoteStore.replace_graphs`).
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,11 +24,19 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from kg import __version__
+from kg.config import RemoteLocation, store_location
 from kg.errors import InputError, ValidationFailed
 from kg.loading import load_into
 from kg.namespaces import Graphs
 from kg.reasoning import get_reasoner
-from kg.store import BuildInfo, Generation, count_graphs, generations_dir, write_lock
+from kg.store import (
+    BuildInfo,
+    Generation,
+    count_graphs,
+    generations_dir,
+    new_build_id,
+    write_lock,
+)
 from kg.terms import quads_to_graph, triples_to_quads
 from kg.validation import ValidationReport, load_shapes, validate
 
@@ -54,7 +67,7 @@ class BuildOptions:
 
     ontology: Sequence[Path] = (Path("ontology"),)
     data: Sequence[Path] = (Path("data"),)
-    store: Path = Path("var/store")
+    store: Path | RemoteLocation = Path("var/store")
     shapes: Path | None = None
     validate: bool = True
     reasoner: str = "fast"
@@ -123,40 +136,20 @@ def run_build(options: BuildOptions, progress: Progress | None = None) -> BuildR
     write lock; the generation is published only when every stage succeeded.
     """
     progress = progress or SilentProgress()
-    reasoner = get_reasoner(options.reasoner)
-    shapes_path = default_shapes(options) if options.validate else None
+    get_reasoner(options.reasoner)  # an unknown reasoner fails before any work
+    location = store_location(options.store)
+    if isinstance(location, RemoteLocation):
+        return _run_remote_build(options, location, progress)
     stages: list[StageResult] = []
+    store_path = location
 
-    def timed(stage: str, triples: int, started: float, detail: str = "") -> None:
-        seconds = time.perf_counter() - started
-        stages.append(StageResult(stage, triples, seconds, detail))
-        progress.done(stage, triples, seconds, detail)
-
-    options.store.parent.mkdir(parents=True, exist_ok=True)
-    with write_lock(options.store):
-        _remove_dead_generations(options.store)
-        gen = Generation(options.store)
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    with write_lock(store_path):
+        _remove_dead_generations(store_path)
+        gen = Generation(store_path)
         try:
             db = gen.create()
-            progress.start("load")
-            t = time.perf_counter()
-            loaded = load_into(db, options.ontology, options.data)
-            timed("load", loaded.total, t, f"{len(loaded.files)} files")
-
-            report: ValidationReport | None = None
-            if shapes_path is not None:
-                progress.start("validate")
-                t = time.perf_counter()
-                report = validate_store(db, shapes_path)
-                validated = loaded.total - loaded.counts.get(str(Graphs.ONTOLOGY), 0)
-                timed("validate", validated, t, f"{len(report.violations)} violations")
-                if not report.conforms:
-                    raise ValidationFailed(report.text(), len(report.violations))
-
-            progress.start("reason")
-            t = time.perf_counter()
-            inferred = reasoner(db)
-            timed("reason", len(inferred), t, f"{options.reasoner}, new triples")
+            loaded, report, inferred = _load_validate_reason(db, options, progress, stages)
 
             progress.start("store")
             t = time.perf_counter()
@@ -165,23 +158,98 @@ def run_build(options: BuildOptions, progress: Progress | None = None) -> BuildR
             db.optimize()
             counts = count_graphs(db)
             del db
-            timed("store", sum(counts.values()), t, str(gen.path))
-            info = BuildInfo(
-                build_id=gen.build_id,
-                built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                reasoner=options.reasoner,
-                counts=counts,
-                inputs=[str(f.path) for f in loaded.files],
-                stages=[
-                    {"stage": s.stage, "triples": s.triples, "seconds": round(s.seconds, 3)}
-                    for s in stages
-                ],
-                kg_version=__version__,
-            )
+            _timed(progress, stages, "store", sum(counts.values()), t, str(gen.path))
+            info = _build_info(gen.build_id, options, counts, loaded.files, stages)
             gen.publish(info)
         except BaseException:
             gen.discard()
             raise
+    return BuildResult(info, stages, report)
+
+
+def _timed(progress: Progress, stages: list[StageResult], stage: str, triples: int,
+           started: float, detail: str = "") -> None:
+    seconds = time.perf_counter() - started
+    stages.append(StageResult(stage, triples, seconds, detail))
+    progress.done(stage, triples, seconds, detail)
+
+
+def _load_validate_reason(db: ox.Store, options: BuildOptions, progress: Progress,
+                          stages: list[StageResult]) -> tuple:
+    """The stages every build shares: ``(loaded, validation report, inferred triples)``."""
+    reasoner = get_reasoner(options.reasoner)
+    shapes_path = default_shapes(options) if options.validate else None
+    progress.start("load")
+    t = time.perf_counter()
+    loaded = load_into(db, options.ontology, options.data)
+    _timed(progress, stages, "load", loaded.total, t, f"{len(loaded.files)} files")
+
+    report: ValidationReport | None = None
+    if shapes_path is not None:
+        progress.start("validate")
+        t = time.perf_counter()
+        report = validate_store(db, shapes_path)
+        validated = loaded.total - loaded.counts.get(str(Graphs.ONTOLOGY), 0)
+        _timed(progress, stages, "validate", validated, t,
+               f"{len(report.violations)} violations")
+        if not report.conforms:
+            raise ValidationFailed(report.text(), len(report.violations))
+
+    progress.start("reason")
+    t = time.perf_counter()
+    inferred = reasoner(db)
+    _timed(progress, stages, "reason", len(inferred), t, f"{options.reasoner}, new triples")
+    return loaded, report, inferred
+
+
+def _build_info(build_id: str, options: BuildOptions, counts: dict[str, int],
+                files: Sequence, stages: list[StageResult]) -> BuildInfo:
+    return BuildInfo(
+        build_id=build_id,
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        reasoner=options.reasoner,
+        counts=counts,
+        inputs=[str(f.path) for f in files],
+        stages=[{"stage": s.stage, "triples": s.triples, "seconds": round(s.seconds, 3)}
+                for s in stages],
+        kg_version=__version__,
+    )
+
+
+def _run_remote_build(options: BuildOptions, location: RemoteLocation,
+                      progress: Progress) -> BuildResult:
+    """The build for a SPARQL server: the shared stages on a temporary database, then
+    the upload, swap and count check of :meth:`~kg.remote.RemoteStore.replace_graphs`."""
+    from kg.remote import RemoteStore
+
+    stages: list[StageResult] = []
+    remote = RemoteStore(location, check=False)
+    try:
+        with tempfile.TemporaryDirectory(prefix="kg-remote-build-") as tmp:
+            db = ox.Store(tmp)
+            loaded, report, inferred = _load_validate_reason(db, options, progress, stages)
+            db.bulk_extend(triples_to_quads(inferred, str(Graphs.INFERRED)))
+            db.flush()
+            counts = count_graphs(db)
+            info = _build_info(new_build_id(), options, counts, loaded.files, stages)
+
+            class Recorder:
+                def start(self, stage: str) -> None:
+                    progress.start(stage)
+
+                def done(self, stage: str, triples: int, seconds: float,
+                         detail: str = "") -> None:
+                    stages.append(StageResult(stage, triples, seconds, detail))
+                    progress.done(stage, triples, seconds, detail)
+
+            recorder = Recorder()
+            # the description written with the graphs names the stages run before the upload
+            remote.replace_graphs(db, counts, info, recorder)
+            del db
+            info.stages = [{"stage": s.stage, "triples": s.triples,
+                            "seconds": round(s.seconds, 3)} for s in stages]
+    finally:
+        remote.close()
     return BuildResult(info, stages, report)
 
 

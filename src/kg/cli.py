@@ -14,10 +14,9 @@ from typing import Any
 
 import click
 
+from kg.cli_options import Store, inputs_options, store_option
 from kg.config import Settings
 from kg.errors import KGError, ValidationFailed
-
-STORE_HELP = "The store folder (a link to the current build); env KG_STORE."
 
 
 class KGGroup(click.Group):
@@ -42,25 +41,6 @@ class KGGroup(click.Group):
             click.echo(f"error: {e.__class__.__name__}: {e} (run with --debug for details)",
                        err=True)
             ctx.exit(1)
-
-
-def store_option(f: Any) -> Any:
-    return click.option(
-        "--store", type=click.Path(path_type=Path), envvar="KG_STORE",
-        default=Path("var/store"), show_default=True, help=STORE_HELP,
-    )(f)
-
-
-def inputs_options(f: Any) -> Any:
-    """``--ontology`` and ``--data``, as ``kg build`` and ``kg validate`` take them.
-
-    Readability is checked by the loader, which says which file it could not read.
-    """
-    path = click.Path(path_type=Path, readable=False)
-    f = click.option("--data", "data", type=path, multiple=True,
-                     help="Data file or folder (repeatable). Default: data/")(f)
-    return click.option("--ontology", "ontology", type=path, multiple=True,
-                        help="Ontology file or folder (repeatable). Default: ontology/")(f)
 
 
 @click.group(cls=KGGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,9 +68,13 @@ def main(debug: bool) -> None:
               help="OWL 2 RL reasoner: owlrl (reference), fast (same closure, much faster), "
                    "none.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-def build(ontology: tuple[Path, ...], data: tuple[Path, ...], store: Path,
+def build(ontology: tuple[Path, ...], data: tuple[Path, ...], store: Store,
           shapes: Path | None, no_validate: bool, reasoner: str, quiet: bool) -> None:
-    """Build the store: load, validate, reason, store (atomically swapped in)."""
+    """Build the store: load, validate, reason, store (atomically swapped in).
+
+    With --store URL the graphs are uploaded to the SPARQL server (Graph Store Protocol,
+    into staging graphs) and swapped in with one SPARQL Update once all are uploaded.
+    """
     from kg.build import BuildOptions, run_build
     from kg.progress import ConsoleProgress
 
@@ -114,7 +98,7 @@ def build(ontology: tuple[Path, ...], data: tuple[Path, ...], store: Path,
               help="table|json|xml|csv|tsv for SELECT/ASK, turtle|nt|jsonld|xml for graphs. "
                    "Default: table on a terminal, else json (turtle for graphs).")
 @click.option("--no-inference", is_flag=True, help="Query the asserted graphs only.")
-def query(query_or_file: str, store: Path, fmt: str | None, no_inference: bool) -> None:
+def query(query_or_file: str, store: Store, fmt: str | None, no_inference: bool) -> None:
     """Run a SPARQL query (text, a file, or - for stdin)."""
     from kg.query import is_graph_result, result_format, serialize, to_table
     from kg.store import open_store
@@ -173,7 +157,7 @@ def _print_table(table: Any) -> None:
               type=click.Choice(["turtle", "nt", "nq", "trig", "jsonld", "xml"]))
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
               help="Output file (default: stdout).")
-def export(store: Path, selection: str, fmt: str, output: Path | None) -> None:
+def export(store: Store, selection: str, fmt: str, output: Path | None) -> None:
     """Export graphs as RDF (deterministic: the same store gives the same bytes)."""
     from kg.export import export as do_export
     from kg.store import open_store
@@ -193,7 +177,7 @@ def export(store: Path, selection: str, fmt: str, output: Path | None) -> None:
 @main.command()
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def stats(store: Path, as_json: bool) -> None:
+def stats(store: Store, as_json: bool) -> None:
     """Triples per named graph, instances per class, use per property."""
     import pyoxigraph as ox
 
@@ -260,7 +244,7 @@ def validate(ontology: tuple[Path, ...], data: tuple[Path, ...], shapes: Path | 
 @click.option("--access-log", default=None,
               help="Access log file, '-' for stdout (default), '' for none; env KG_ACCESS_LOG.")
 @click.option("--dev", is_flag=True, help="Flask's development server with reloader.")
-def serve(store: Path, host: str, port: int, dev: bool, **options: Any) -> None:
+def serve(store: Store, host: str, port: int, dev: bool, **options: Any) -> None:
     """Serve the store over the SPARQL 1.1 Protocol (gunicorn; --dev for Flask's).
 
     Every option defaults to its KG_* environment variable, then to the default shown;
@@ -271,12 +255,44 @@ def serve(store: Path, host: str, port: int, dev: bool, **options: Any) -> None:
     from kg.web.server import serve as run_server
 
     check_store(store)  # fail here, readably, if there is no usable store (workers open it)
+    _probe_store(store)
     try:
         settings = Settings.from_env(store=store, host=host, port=port, **options)
         parse_allow_list(settings.service_allow)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     run_server(settings, dev=dev)
+
+
+def _probe_store(store: Any) -> None:
+    """Open the store's database once in a short-lived child process, so that a corrupt,
+    empty or unreadable database is one clear line now rather than a worker that fails to
+    boot with a traceback. The parent never opens it: RocksDB state must not cross the
+    fork to the workers."""
+    import os
+
+    from kg.errors import StoreError
+    from kg.store import open_store
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: open, report, exit without running any cleanup
+        os.close(read_end)
+        code = 0
+        try:
+            open_store(store)
+        except BaseException as e:
+            text = str(e) if isinstance(e, KGError) else \
+                f"cannot open the store at {store}: {e.__class__.__name__}: {e}"
+            os.write(write_end, text.encode("utf-8", "replace")[:2000])
+            code = 2
+        os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        message = pipe.read().decode("utf-8", "replace").strip()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise StoreError(message or f"cannot open the store at {store}")
 
 
 def _register_commands() -> None:

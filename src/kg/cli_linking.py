@@ -10,16 +10,11 @@ from pathlib import Path
 
 import click
 
+from kg.cli_options import Store, store_option
+
 TARGET_HELP = ("The external graph: a SPARQL endpoint URL (http/https, e.g. "
                "https://query.wikidata.org/sparql) or an RDF file.")
 TIMEOUT_HELP = "Seconds each request to an endpoint may take."
-
-
-def _store_option(f: click.decorators.FC) -> click.decorators.FC:
-    return click.option(
-        "--store", type=click.Path(path_type=Path), envvar="KG_STORE",
-        default=Path("var/store"), show_default=True,
-        help="The store folder (a link to the current build); env KG_STORE.")(f)
 
 
 @click.command()
@@ -27,11 +22,11 @@ def _store_option(f: click.decorators.FC) -> click.decorators.FC:
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
               help="Turtle file for the accepted links. Default: "
                    "data/links/discovered-{source}.ttl (the source named after the target).")
-@_store_option
+@store_option
 @click.option("--timeout", type=float, default=60.0, show_default=True, help=TIMEOUT_HELP)
 @click.option("--json", "as_json", is_flag=True,
               help="Print the full report (links, ambiguous, unmatched) as JSON on stdout.")
-def link(target: str, output: Path | None, store: Path, timeout: float, as_json: bool) -> None:
+def link(target: str, output: Path | None, store: Store, timeout: float, as_json: bool) -> None:
     """Discover links from our divisions to an external graph (code first, then names).
 
     Writes only the links it is sure of, each with its method and score, and reports the
@@ -63,11 +58,11 @@ def link(target: str, output: Path | None, store: Path, timeout: float, as_json:
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
               help="TriG file to write. Default: data/external/{source}.trig, which "
                    "`kg build` loads into the same named graph.")
-@_store_option
+@store_option
 @click.option("--apply/--no-apply", default=False, show_default=True,
               help="Also replace the graph in the current store now (a new generation).")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help=TIMEOUT_HELP)
-def import_(target: str, source: str | None, output: Path | None, store: Path, apply: bool,
+def import_(target: str, source: str | None, output: Path | None, store: Store, apply: bool,
             timeout: float) -> None:
     """Import population, area, coordinates and websites of linked divisions, with provenance."""
     from kg.importing import import_facts

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 
@@ -16,12 +16,75 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
+@dataclass(frozen=True)
+class RemoteLocation:
+    """A SPARQL 1.1 server used as the store (``--store URL``).
+
+    ``query`` is its SPARQL 1.1 query endpoint; ``update`` and ``data`` its SPARQL 1.1
+    Update and Graph Store HTTP Protocol endpoints where the server puts them elsewhere
+    (None: found from the server, see :mod:`kg.remote`). Credentials are never part of it.
+
+    >>> store_location("http://127.0.0.1:8890/sparql")
+    RemoteLocation(query='http://127.0.0.1:8890/sparql', update=None, data=None)
+    >>> store_location("var/store")
+    PosixPath('var/store')
+    """
+
+    query: str
+    update: str | None = None
+    data: str | None = None
+
+    def __str__(self) -> str:
+        return self.query
+
+
+StoreLocation = Path | RemoteLocation
+"""Where the store is: a ``--store`` folder, or a SPARQL server."""
+
+
+def is_remote(location: object) -> bool:
+    """True for a SPARQL server's URL (``http://``/``https://``) or a RemoteLocation."""
+    return isinstance(location, RemoteLocation) or (
+        isinstance(location, str) and location.startswith(("http://", "https://")))
+
+
+def store_location(value: str | Path | RemoteLocation, *, update: str | None = None,
+                   data: str | None = None) -> Path | RemoteLocation:
+    """A ``--store`` value as a folder, or as a server with its update and data endpoints.
+
+    The endpoints given here fill in what ``value`` does not already say.
+    """
+    if isinstance(value, RemoteLocation):
+        return replace(value, update=value.update or update or None,
+                       data=value.data or data or None)
+    if is_remote(value):
+        return RemoteLocation(str(value), update or None, data or None)
+    return Path(value)
+
+
 @dataclass
 class Settings:
     """Settings of the store and the server."""
 
-    store: Path = field(default=Path("var/store"), metadata={
-        "env": "KG_STORE", "help": "The store folder (a link to the current build)."})
+    store: Path | RemoteLocation = field(default=Path("var/store"), metadata={
+        "env": "KG_STORE",
+        "help": "The store folder (a link to the current build), or the query endpoint URL "
+                "of a SPARQL 1.1 server."})
+    store_update: str | None = field(default=None, metadata={
+        "env": "KG_STORE_UPDATE",
+        "help": "SPARQL 1.1 Update endpoint of a remote store, where it is not the query "
+                "endpoint (Virtuoso: /sparql-auth; found from the server when unset)."})
+    store_data: str | None = field(default=None, metadata={
+        "env": "KG_STORE_DATA",
+        "help": "Graph Store HTTP Protocol endpoint of a remote store (Virtuoso: "
+                "/sparql-graph-crud-auth; found from the server when unset)."})
+    store_user: str | None = field(default=None, repr=False, metadata={
+        "env": "KG_STORE_USER",
+        "help": "User name for a remote store that asks for authentication (Basic or "
+                "Digest); else taken from a netrc file."})
+    store_password: str | None = field(default=None, repr=False, metadata={
+        "env": "KG_STORE_PASSWORD",
+        "help": "Password for KG_STORE_USER (environment only, never a flag)."})
     queries_dir: Path = field(default=Path("queries"), metadata={
         "env": "KG_QUERIES_DIR",
         "help": "Folder of competency questions offered as examples in the web UI."})
@@ -64,6 +127,9 @@ class Settings:
         "env": "KG_ACCESS_LOG",
         "help": "Access log file of `kg serve` ('-': standard output; empty: none)."})
 
+    def __post_init__(self) -> None:
+        self.store = store_location(self.store, update=self.store_update, data=self.store_data)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from ``KG_*`` variables, then ``overrides`` (None values are ignored)."""
@@ -84,6 +150,8 @@ def _convert(type_name: object, raw: str, env_name: str) -> object:
             return int(raw)
         if text.startswith("float"):
             return float(raw)
+        if text.startswith("Path | RemoteLocation"):
+            return store_location(raw)
         if text.startswith("Path"):
             return Path(raw)
     except ValueError:

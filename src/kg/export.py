@@ -15,14 +15,14 @@ from rdflib import Dataset, Graph, URIRef
 
 from kg.formats import GRAPH_FORMATS, Format, find
 from kg.namespaces import PREFIXES, Graphs
-from kg.store import EmbeddedStore
+from kg.store import Store
 from kg.terms import to_rdflib
 
 SELECTIONS = ("all", "asserted", "inferred", "ontology", "data", "reference", "links")
 """What ``kg export --graph`` accepts."""
 
 
-def selected_graphs(store: EmbeddedStore, selection: str) -> list[str]:
+def selected_graphs(store: Store, selection: str) -> list[str]:
     """The named graph IRIs that ``selection`` stands for in this store."""
     present = sorted(store.counts())
     if selection == "all":
@@ -42,7 +42,7 @@ def graph_format(name: str) -> Format:
     return fmt
 
 
-def export(store: EmbeddedStore, selection: str, fmt: str, out: BinaryIO) -> int:
+def export(store: Store, selection: str, fmt: str, out: BinaryIO) -> int:
     """Write the selected graphs to ``out`` in format ``fmt``; returns the triple count."""
     graphs = selected_graphs(store, selection)
     f = graph_format(fmt)

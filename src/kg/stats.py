@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kg.store import EmbeddedStore
+from kg.store import Store
 
 
 @dataclass
@@ -14,13 +14,13 @@ class Stats:
     properties: dict[str, int]
 
 
-def _counts(store: EmbeddedStore, sparql: str, key: str) -> dict[str, int]:
+def _counts(store: Store, sparql: str, key: str) -> dict[str, int]:
     rows = store.query(sparql)
     pairs = [(row[key].value, int(row["n"].value)) for row in rows]
     return dict(sorted(pairs, key=lambda kv: (-kv[1], kv[0])))
 
 
-def compute_stats(store: EmbeddedStore) -> Stats:
+def compute_stats(store: Store) -> Stats:
     """Counts over the union of all graphs (asserted and inferred)."""
     return Stats(
         graphs=store.counts(),

@@ -8,6 +8,11 @@ new generation beside the current one and then swaps the link with one atomic
 and a failed build leaves the previous store answering. Readers check the link on each
 use (:meth:`EmbeddedStore.refresh`) and reopen when it moved, so a running server serves
 a new build without a restart.
+
+A store can also be a SPARQL 1.1 server (``--store URL``): :class:`kg.remote.RemoteStore`
+implements the same :class:`Store` interface, and :func:`open_store`, :func:`check_store`
+and :func:`apply_update` choose the implementation from the location, so that nothing
+above this module branches on which kind of store it has.
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pyoxigraph as ox
 
+from kg.config import RemoteLocation, is_remote, store_location
 from kg.errors import StoreError
 from kg.namespaces import Graphs
 from kg.sparqltext import has_dataset_clause
@@ -38,6 +44,11 @@ KEEP_GENERATIONS = 3
 finishing a request on an older one is never cut off."""
 
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+
+
+class QueryTimeout(StoreError):
+    """The store stopped a query at its time limit (a remote server's own limit)."""
 
 
 @dataclass
@@ -174,6 +185,50 @@ def prune_generations(store: Path, keep: int = KEEP_GENERATIONS) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+@runtime_checkable
+class Store(Protocol):
+    """What every store offers: the embedded one and a remote SPARQL 1.1 server.
+
+    Results are pyoxigraph's own types (``QuerySolutions``, ``QueryBoolean``,
+    ``QueryTriples``, ``Quad``) whichever store answered.
+    """
+
+    def refresh(self) -> bool:
+        """Follow a newly published build; True when the store moved to one."""
+        ...
+
+    @property
+    def info(self) -> BuildInfo:
+        """The current build's description."""
+        ...
+
+    @property
+    def generation(self) -> object:
+        """A key that changes with every published build (for per-build caches)."""
+        ...
+
+    def query(self, sparql: str, *, inference: bool = True,
+              default_graphs: Sequence[str] | None = None,
+              named_graphs: Sequence[str] | None = None,
+              base_iri: str | None = None) -> QueryResult:
+        """Run a SPARQL query; ``SyntaxError`` when the query is malformed."""
+        ...
+
+    def quads(self, graphs: Iterable[str] | None = None) -> Iterator[ox.Quad]:
+        """Every quad, or those of the given named graphs."""
+        ...
+
+    def quads_for_pattern(self, subject: Term | None, predicate: ox.NamedNode | None,
+                          object: Term | None, graph_name: ox.NamedNode | None = None,
+                          ) -> Iterator[ox.Quad]:
+        """The quads matching a pattern, in every named graph or in ``graph_name``."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Triples per named graph of the current build."""
+        ...
+
+
 class EmbeddedStore:
     """The pyoxigraph store of one ``--store`` folder, following its current generation.
 
@@ -291,6 +346,12 @@ class EmbeddedStore:
         for g in graphs:
             yield from self.db.quads_for_pattern(None, None, None, ox.NamedNode(g))
 
+    def quads_for_pattern(self, subject: Term | None, predicate: ox.NamedNode | None,
+                          object: Term | None, graph_name: ox.NamedNode | None = None,
+                          ) -> Iterator[ox.Quad]:
+        """The quads matching a pattern (pyoxigraph's ``quads_for_pattern``)."""
+        return self.db.quads_for_pattern(subject, predicate, object, graph_name)
+
     def counts(self) -> dict[str, int]:
         """Triples per named graph, as recorded at build or update time."""
         return dict(self.info.counts)
@@ -304,8 +365,8 @@ def count_graphs(db: ox.Store) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def apply_update(store_path: Path, sparql_update: str, *, base_iri: str | None = None
-                 ) -> BuildInfo:
+def apply_update(store_path: Path | RemoteLocation | str, sparql_update: str, *,
+                 base_iri: str | None = None) -> BuildInfo:
     """Apply a SPARQL 1.1 Update as a new generation, and publish it.
 
     The current generation is checkpointed, the update applied to the copy, and the link
@@ -313,7 +374,16 @@ def apply_update(store_path: Path, sparql_update: str, *, base_iri: str | None =
     Relative IRIs resolve against ``base_iri`` (the endpoint, for updates over HTTP).
     Raises ``SyntaxError`` for a malformed update, :class:`StoreError` when another build
     or update holds the lock. The inferred graph is not recomputed (that takes a build).
+    On a remote store the update goes to the server's update endpoint
+    (:meth:`kg.remote.RemoteStore.update`).
     """
+    location = store_location(store_path)
+    if isinstance(location, RemoteLocation):
+        from kg.remote import RemoteStore
+
+        with contextlib.closing(RemoteStore(location)) as remote:
+            return remote.update(sparql_update, base_iri=base_iri)
+    store_path = location
     with write_lock(store_path):
         current = current_generation(store_path)
         if current is None:
@@ -342,14 +412,21 @@ def apply_update(store_path: Path, sparql_update: str, *, base_iri: str | None =
     return info
 
 
-def check_store(location: str | Path) -> BuildInfo:
+def check_store(location: str | Path | RemoteLocation) -> BuildInfo:
     """Check that ``location`` is a usable store, *without* opening its database.
 
     For a process that forks workers (``kg serve``): RocksDB state opened before a fork is
     not safe to use after it (a forked worker that then writes, for an update, hangs), so
-    the parent only checks and each worker opens the database itself.
+    the parent only checks and each worker opens the database itself. A remote store is
+    asked for its build description (and the connection closed again).
     """
-    path = Path(location)
+    where = store_location(location)
+    if isinstance(where, RemoteLocation):
+        from kg.remote import RemoteStore
+
+        with contextlib.closing(RemoteStore(where)) as remote:
+            return remote.info
+    path = where
     generation = current_generation(path)
     if generation is None:
         if path.exists() and not path.is_symlink():
@@ -363,6 +440,25 @@ def check_store(location: str | Path) -> BuildInfo:
         raise StoreError(f"the store at {path} is broken: {e}") from None
 
 
-def open_store(location: str | Path, *, read_only: bool = True) -> EmbeddedStore:
-    """Open the store at ``location`` (a ``--store`` folder) for querying."""
-    return EmbeddedStore(Path(location), read_only=read_only)
+def open_store(location: str | Path | RemoteLocation, *, read_only: bool = True,
+               timeout: float | None = None) -> Store:
+    """Open the store at ``location`` for querying: a ``--store`` folder, or the query
+    endpoint URL of a SPARQL 1.1 server (a :class:`~kg.config.RemoteLocation`).
+
+    ``timeout`` (seconds) is the time limit a remote server is asked to stop a query at;
+    the embedded store's queries are limited by their caller (:mod:`kg.web.limits`).
+    """
+    where = store_location(location)
+    if isinstance(where, RemoteLocation):
+        from kg.remote import RemoteStore
+
+        return RemoteStore(where, timeout=timeout)
+    return EmbeddedStore(where, read_only=read_only)
+
+
+__all__ = [
+    "KEEP_GENERATIONS", "BuildInfo", "EmbeddedStore", "Generation", "QueryResult",
+    "QueryTimeout", "Store", "apply_update", "check_store", "count_graphs",
+    "current_generation", "generations_dir", "is_remote", "lock_path", "new_build_id",
+    "open_store", "prune_generations", "write_lock",
+]

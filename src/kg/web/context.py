@@ -7,7 +7,7 @@ import threading
 from flask import current_app
 
 from kg.config import Settings
-from kg.store import BuildInfo, EmbeddedStore
+from kg.store import BuildInfo, Store
 
 STORE = "kg.store"
 STORE_LOCK = "kg.store_lock"
@@ -20,13 +20,13 @@ def settings() -> Settings:
     return current_app.config["KG_SETTINGS"]
 
 
-def store() -> tuple[EmbeddedStore, BuildInfo]:
+def store() -> tuple[Store, BuildInfo]:
     """The store, switched to the newest generation if a build or update published one.
 
     Raises :class:`~kg.errors.StoreError` when the store is not readable.
     """
     ext = current_app.extensions
-    db: EmbeddedStore = ext[STORE]
+    db: Store = ext[STORE]
     lock: threading.Lock = ext[STORE_LOCK]
     with lock:
         db.refresh()

@@ -29,7 +29,7 @@ from flask import Blueprint, Response, abort, render_template, request, send_fil
 
 from kg.export import export
 from kg.namespaces import BASE, ONTOLOGY_IRI, PREFIXES, Graphs
-from kg.store import EmbeddedStore
+from kg.store import Store
 from kg.web.pages import (
     BY_SUFFIX,
     HTML,
@@ -131,7 +131,7 @@ def _lit(value: object, datatype: str | None = None, lang: str | None = None) ->
     return ox.Literal(str(value))
 
 
-def describe_dataset(s: EmbeddedStore, root: str) -> dict:
+def describe_dataset(s: Store, root: str) -> dict:
     """The dataset description: the facts for the page and the VoID/DCAT triples.
 
     ``root`` is this server's base URL (``http://host:port/``) for the endpoint and dumps.
@@ -154,7 +154,7 @@ def describe_dataset(s: EmbeddedStore, root: str) -> dict:
     onto = ox.NamedNode(str(ONTOLOGY_IRI))
 
     def onto_values(pred: str) -> list:
-        return [q.object for q in s.db.quads_for_pattern(onto, _nn(pred), None, None)]
+        return [q.object for q in s.quads_for_pattern(onto, _nn(pred), None, None)]
 
     licences = [o for o in onto_values(DCT + "license") if isinstance(o, ox.NamedNode)]
     publishers = onto_values(DCT + "publisher") or onto_values(DCT + "creator")
@@ -333,7 +333,7 @@ def well_known_void() -> Response:
 
 # --- downloads ----------------------------------------------------------------------------
 
-def _cache_dir(s: EmbeddedStore) -> Path:
+def _cache_dir(s: Store) -> Path:
     root = Path(tempfile.gettempdir()) / f"kg-downloads-{os.getuid()}"
     return root / s.info.build_id
 
@@ -345,7 +345,7 @@ def _prune(folder: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def dump_file(s: EmbeddedStore, dump: Dump, *, gz: bool) -> Path:
+def dump_file(s: Store, dump: Dump, *, gz: bool) -> Path:
     """The dump's file for the store's current generation, written on first use."""
     folder = _cache_dir(s)
     plain = folder / dump.name
@@ -376,7 +376,12 @@ def _accepts_gzip() -> bool:
         name, _, params = part.strip().partition(";")
         if name.strip().lower() in ("gzip", "x-gzip"):
             q = params.strip()
-            return not (q.startswith("q=") and float(q[2:] or 0) == 0)
+            if not q.startswith("q="):
+                return True
+            try:
+                return float(q[2:] or 0) > 0
+            except ValueError:  # a malformed q-value counts as q=0, as in parse_accept
+                return False
     return False
 
 

@@ -18,7 +18,7 @@ import pyoxigraph as ox
 from flask import Response, current_app
 
 from kg.namespaces import BASE, DK, ID, ONTOLOGY_IRI, PREFIXES, Graphs
-from kg.store import EmbeddedStore
+from kg.store import Store
 from kg.web.negotiation import parse_accept, quality
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -67,9 +67,9 @@ def secure(resp: Response) -> Response:
     return resp
 
 
-def store() -> EmbeddedStore:
+def store() -> Store:
     """The app's store, moved to its newest generation."""
-    s: EmbeddedStore = current_app.extensions["kg.store"]
+    s: Store = current_app.extensions["kg.store"]
     lock = current_app.extensions.get("kg.store_lock")
     if lock is not None:
         with lock:
@@ -79,7 +79,7 @@ def store() -> EmbeddedStore:
     return s
 
 
-def generation_key(s: EmbeddedStore) -> str:
+def generation_key(s: Store) -> str:
     return s.info.build_id + ":" + str(s.generation)
 
 
@@ -136,8 +136,8 @@ def pick(labels: dict[str, str], lang: str) -> str | None:
 class Labels:
     """Labels (rdfs:label, skos:prefLabel) of IRIs, by language, looked up once each."""
 
-    def __init__(self, s: EmbeddedStore) -> None:
-        self._db = s.db
+    def __init__(self, s: Store) -> None:
+        self._db = s
         self._cache: dict[str, dict[str, str]] = {}
 
     def of(self, iri: str) -> dict[str, str]:

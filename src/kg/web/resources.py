@@ -22,6 +22,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request
 
 from kg.namespaces import DK, ID, PROV
+from kg.store import Store
 from kg.web.pages import (
     HTML,
     INFERRED,
@@ -60,7 +61,7 @@ def valid_name(name: str) -> bool:
     return bool(NAME.match(name)) and ".." not in name.split("/") and "//" not in name
 
 
-def _exists(db: ox.Store, node: ox.NamedNode) -> bool:
+def _exists(db: Store, node: ox.NamedNode) -> bool:
     return (next(iter(db.quads_for_pattern(node, None, None, None)), None) is not None
             or next(iter(db.quads_for_pattern(None, None, node, None)), None) is not None)
 
@@ -105,7 +106,7 @@ class Description:
     triples: list[ox.Triple]
 
 
-def _group(quads: list[ox.Quad], key: str, labels: Labels, db: ox.Store,
+def _group(quads: list[ox.Quad], key: str, labels: Labels, db: Store,
            expand_bnodes: bool) -> list[Statement]:
     """Statements grouped by predicate; ``key`` is the position shown as the value."""
     graphs: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -144,7 +145,7 @@ def _number(text: str) -> str:
     return f"{d:,f}"
 
 
-def _figure(db: ox.Store, node: ox.NamedNode, labels: Labels) -> Figure:
+def _figure(db: Store, node: ox.NamedNode, labels: Labels) -> Figure:
     def one(pred: str) -> object | None:
         for q in db.quads_for_pattern(node, ox.NamedNode(pred), None, None):
             return q.object
@@ -172,7 +173,7 @@ def _figure(db: ox.Store, node: ox.NamedNode, labels: Labels) -> Figure:
 def describe(name: str) -> Description | None:
     """Everything the graph says about ``dkid:name`` and everything pointing to it."""
     s = store()
-    db = s.db
+    db = s
     iri = str(ID) + name
     node = ox.NamedNode(iri)
     if not _exists(db, node):
