@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from kg.federation import parse_allow_list
     from kg.web import context, cors, dataset, errors, health, ontology_docs, resources, sparql, ui
     from kg.web.limits import QuerySlots
+    from kg.web.openapi import bp as openapi_bp
     from kg.web.service_description import DescriptionCache
 
     settings = settings or Settings.from_env()
@@ -26,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["KG_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.config["KG_RETIRE_ON_TIMEOUT"] = False  # kg.web.server turns it on under gunicorn
-    app.extensions[context.STORE] = open_store(settings.store)
+    app.extensions[context.STORE] = open_store(settings.store, timeout=settings.query_timeout)
     app.extensions[context.STORE_LOCK] = threading.Lock()
     app.extensions[context.SLOTS] = QuerySlots(settings.max_inflight, settings.queue_timeout)
     app.extensions[context.DESCRIPTIONS] = DescriptionCache()
@@ -41,4 +42,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(resources.bp)  # /id/…
     app.register_blueprint(ontology_docs.bp)  # /ontology
     app.register_blueprint(dataset.bp)  # /void, /download/…
+    app.register_blueprint(openapi_bp)  # /openapi.json
     return app

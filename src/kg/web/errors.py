@@ -42,10 +42,17 @@ def request_id() -> str:
     return rid
 
 
+MAX_MESSAGE = 1000
+"""Characters of an error message sent; longer ones (which echo a huge value the client
+sent, such as a 60 KB ``format=``) are cut, so an error never amplifies a request."""
+
+
 def error_response(status: int, message: str, headers: dict[str, str] | None = None
                    ) -> Response:
     """The response for an error, in the format the client prefers."""
     rid = request_id()
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + " … (message cut)"
     if prefers(request.headers.get("Accept"), "application/json", "text/plain"):
         body = json.dumps({"status": status, "error": message, "request_id": rid},
                           ensure_ascii=False)

@@ -17,7 +17,7 @@ from kg.errors import ForbiddenService, StoreError
 from kg.federation import check_service_targets
 from kg.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
 from kg.sparqltext import DatasetConflict, add_using, operation
-from kg.store import apply_update
+from kg.store import QueryTimeout, apply_update
 from kg.web import context
 from kg.web.errors import HttpError, error_response
 from kg.web.limits import Busy, QuerySlots, TimedOut, retire_worker
@@ -102,6 +102,17 @@ def _inference(params: MultiDict) -> bool:
     return INFERENCE[value]
 
 
+def _graph_iris(params: MultiDict, name: str) -> list[str]:
+    """The values of a graph parameter, each checked to be an absolute IRI (400 if not)."""
+    values = params.getlist(name)
+    for value in values:
+        try:
+            ox.NamedNode(value)
+        except ValueError as e:
+            raise HttpError(400, f"{name}={value!r} is not an absolute IRI: {e}") from None
+    return values
+
+
 def _format_asked(params: MultiDict) -> str | None:
     return params.get("format") or params.get("output") or None
 
@@ -115,8 +126,8 @@ def run_query(text: str, params: MultiDict) -> Response:
         raise HttpError(400, f"this is a SPARQL update ({form}), not a query; send it to the "
                              f"update operation: POST with update= or a {UPDATE_TYPE} body")
     inference = _inference(params)
-    default_graphs = params.getlist("default-graph-uri")
-    named_graphs = params.getlist("named-graph-uri")
+    default_graphs = _graph_iris(params, "default-graph-uri")
+    named_graphs = _graph_iris(params, "named-graph-uri")
     accept = request.headers.get("Accept")
     asked = _format_asked(params)
     fmt: Format | None = None
@@ -160,8 +171,13 @@ def run_query(text: str, params: MultiDict) -> Response:
                         {"Retry-After": "1"}) from None
     except TimedOut:
         return _timed_out(settings.query_timeout)
+    except QueryTimeout:  # a remote store stopped the query itself: nothing left running
+        return _timed_out(settings.query_timeout, retire=False)
     except SyntaxError as e:
         raise HttpError(400, f"malformed query: {e}") from None
+    except StoreError as e:
+        raise HttpError(503, f"the store is not available: {e}",
+                        {"Retry-After": "5"}) from None
     except NotAcceptable as e:
         raise HttpError(406, str(e)) from None
 
@@ -179,10 +195,12 @@ def run_query(text: str, params: MultiDict) -> Response:
     return resp
 
 
-def _timed_out(limit: float) -> Response:
+def _timed_out(limit: float, *, retire: bool = True) -> Response:
     resp = error_response(503, f"the query did not finish within the time limit of {limit:g} s "
                                "(KG_QUERY_TIMEOUT) and was stopped; simplify it or add a LIMIT",
                           {"Retry-After": "1", "Connection": "close"})
+    if not retire:
+        return resp
     if current_app.config.get("KG_RETIRE_ON_TIMEOUT"):
         resp.call_on_close(retire_worker)
     else:
@@ -224,8 +242,8 @@ def run_update(text: str, params: MultiDict) -> Response:
                              f"query operation: GET or POST with query= or a {QUERY_TYPE} body")
     _check_targets(text, request.base_url)
     try:
-        text = add_using(text, params.getlist("using-graph-uri"),
-                         params.getlist("using-named-graph-uri"))
+        text = add_using(text, _graph_iris(params, "using-graph-uri"),
+                         _graph_iris(params, "using-named-graph-uri"))
     except DatasetConflict as e:
         raise HttpError(400, str(e)) from None
     try:
