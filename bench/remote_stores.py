@@ -23,16 +23,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -40,7 +37,7 @@ import requests
 from _common import KG, ROOT, fmt_int, machine, table, write_section
 
 from kg.build import BuildOptions, _load_validate_reason
-from kg.config import RemoteLocation
+from kg.localservers import LocalServer, free_port, start_oxigraph, start_virtuoso
 from kg.namespaces import Graphs
 from kg.remote import RemoteStore
 from kg.store import BuildInfo, count_graphs, new_build_id, open_store
@@ -48,120 +45,7 @@ from kg.terms import triples_to_quads
 
 QUERIES = sorted((ROOT / "queries").glob("*.rq"))
 
-VIRTUOSO_INI = """\
-[Database]
-DatabaseFile = virtuoso.db
-ErrorLogFile = virtuoso.log
-LockFile = virtuoso.lck
-TransactionFile = virtuoso.trx
-xa_persistent_file = virtuoso.pxa
-ErrorLogLevel = 7
-FileExtend = 200
-MaxCheckpointRemap = 2000
-Striping = 0
-TempStorage = TempDatabase
-[TempDatabase]
-DatabaseFile = virtuoso-temp.db
-TransactionFile = virtuoso-temp.trx
-MaxCheckpointRemap = 2000
-Striping = 0
-[Parameters]
-ServerPort = 127.0.0.1:{sql_port}
-DisableUnixSocket = 1
-MaxClientConnections = 10
-CheckpointInterval = 60
-O_DIRECT = 0
-CaseMode = 2
-AllowOSCalls = 0
-DirsAllowed = .
-NumberOfBuffers = 170000
-MaxDirtyBuffers = 130000
-ThreadsPerQuery = 2
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = .
-MaxClientConnections = 10
-ServerThreads = 10
-Charset = UTF-8
-EnabledGzipContent = 0
-[SPARQL]
-ResultSetMaxRows = 10000000
-MaxQueryExecutionTime = 600
-MaxQueryCostEstimationTime = 4000
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    name: str
-    location: RemoteLocation
-    process: subprocess.Popen
-    env: dict[str, str]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def wait_ready(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{url}: the server exited {process.returncode}")
-        try:
-            if requests.get(url, params={"query": "ASK {}"}, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer within {seconds} s")
-
-
-def start_virtuoso(folder: Path) -> Server:
-    binary = shutil.which("virtuoso-t")
-    if binary is None:
-        raise SystemExit("virtuoso-t is not installed (apt-get install virtuoso-opensource)")
-    folder.mkdir(parents=True)
-    http_port, sql_port = free_port(), free_port()
-    ini = folder / "virtuoso.ini"
-    ini.write_text(VIRTUOSO_INI.format(http_port=http_port, sql_port=sql_port))
-    password = "kg-" + secrets.token_hex(8)
-    subprocess.run([binary, "+foreground", "+configfile", str(ini), "+pwdold", "dba",
-                    "+pwddba", password], cwd=folder, check=True, timeout=300,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    with open(folder / "stdout.log", "wb") as out:
-        process = subprocess.Popen([binary, "+foreground", "+configfile", str(ini)],
-                                   cwd=folder, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{http_port}"
-    server = Server("Virtuoso 7.2", RemoteLocation(base + "/sparql", base + "/sparql-auth",
-                                                   base + "/sparql-graph-crud-auth"),
-                    process, {"KG_STORE_USER": "dba", "KG_STORE_PASSWORD": password})
-    wait_ready(server.location.query, process)
-    return server
-
-
-def start_oxigraph(folder: Path) -> Server:
-    binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
-    port = free_port()
-    with open(folder.parent / "oxigraph.log", "wb") as out:
-        process = subprocess.Popen([binary, "serve", "--location", str(folder), "--bind",
-                                    f"127.0.0.1:{port}"], stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    server = Server("Oxigraph server", RemoteLocation(base + "/query", base + "/update",
-                                                      base + "/store"), process, {})
-    wait_ready(server.location.query, process)
-    return server
+LABELS = {"virtuoso": "Virtuoso 7.2", "oxigraph": "Oxigraph server"}
 
 
 def prepare(data: Path, folder: Path) -> tuple[ox.Store, dict[str, int]]:
@@ -207,7 +91,7 @@ def write_embedded(db: ox.Store, folder: Path) -> float:
     return seconds
 
 
-def write_remote(server: Server, db: ox.Store, counts: dict[str, int]
+def write_remote(server: LocalServer, db: ox.Store, counts: dict[str, int]
                  ) -> tuple[float, float]:
     os.environ.update(server.env)
     try:
@@ -297,7 +181,10 @@ def main() -> None:
                        check=True, stdout=subprocess.DEVNULL)
         inputs.append((f"synthetic ×{args.scale}", synthetic))
 
-    servers = [start_virtuoso(tmp / "virtuoso"), start_oxigraph(tmp / "oxigraph")]
+    try:
+        servers = [start_virtuoso(tmp / "virtuoso"), start_oxigraph(tmp / "oxigraph")]
+    except RuntimeError as e:
+        raise SystemExit(str(e)) from None
     load_rows = []
     try:
         # the synthetic input first, the repository's data last: it stays on the servers
@@ -309,7 +196,7 @@ def main() -> None:
             for server in servers:
                 upload, swap = write_remote(server, db, counts)
                 row.append(f"{rate(total, upload)} ({upload:.2f} s) + swap {swap:.2f} s")
-                print(f"{label}: {server.name} upload {upload:.2f} s, swap {swap:.2f} s",
+                print(f"{label}: {LABELS[server.name]} upload {upload:.2f} s, swap {swap:.2f} s",
                       file=sys.stderr)
             load_rows.append(row)
             del db
@@ -319,7 +206,7 @@ def main() -> None:
         subprocess.run([*KG, "build", "--store", str(embedded_store), "--quiet",
                         "--no-validate"], cwd=ROOT, check=True)
         stores: list[tuple[str, object]] = [("embedded (pyoxigraph)", embedded_store)]
-        stores += [(s.name, s.location) for s in servers]
+        stores += [(LABELS[s.name], s.location) for s in servers]
         latency_rows = []
         for name, where in stores:
             inproc = latencies_in_process(where, args.repeat)
@@ -332,7 +219,7 @@ def main() -> None:
             server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    names = [s.name for s in servers]
+    names = [LABELS[s.name] for s in servers]
     body = "\n\n".join([
         f"`.venv/bin/python bench/remote_stores.py --scale {args.scale} --repeat "
         f"{args.repeat}` — {machine()}",

@@ -5,6 +5,7 @@ server, a failed build leaving the previous graphs answering, and credentials.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -15,7 +16,6 @@ import requests
 
 from integration.conftest import start_server
 from kg.build import BuildOptions, run_build
-from kg.config import RemoteLocation
 from kg.errors import StoreError
 from kg.namespaces import Graphs
 from kg.remote import BUILD_GRAPH, RemoteStore
@@ -25,10 +25,6 @@ from test_competency import QUERIES, expected, has_order_by, same
 from .conftest import ROOT, Remote
 
 DIV = "https://w3id.org/duikou/id/division/"
-
-
-def location(remote: Remote) -> RemoteLocation:
-    return RemoteLocation(remote.query, remote.update, remote.data)
 
 
 @pytest.fixture
@@ -59,7 +55,7 @@ def test_the_queries_are_there() -> None:
 
 def test_build_counts_verified(remote: Remote, built_store: Path) -> None:
     embedded = open_store(built_store)
-    store = open_store(location(remote))
+    store = open_store(remote.location)
     assert isinstance(store, RemoteStore)
     assert store.counts() == embedded.counts()
     assert {g: store.count(g) for g in store.counts()} == embedded.counts()
@@ -72,7 +68,7 @@ def test_build_counts_verified(remote: Remote, built_store: Path) -> None:
 def test_competency_question_as_embedded(remote: Remote, built_store: Path, query: Path
                                          ) -> None:
     text = query.read_text(encoding="utf-8")
-    variables, got = rows(open_store(location(remote)).query(text))
+    variables, got = rows(open_store(remote.location).query(text))
     want_vars, want = expected(query)
     _, embedded = rows(open_store(built_store).query(text))
     assert variables == want_vars
@@ -83,7 +79,7 @@ def test_competency_question_as_embedded(remote: Remote, built_store: Path, quer
 def test_asserted_graphs_only(remote: Remote, built_store: Path) -> None:
     text = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
     for inference in (True, False):
-        _, got = rows(open_store(location(remote)).query(text, inference=inference))
+        _, got = rows(open_store(remote.location).query(text, inference=inference))
         _, want = rows(open_store(built_store).query(text, inference=inference))
         assert got == want
 
@@ -91,7 +87,7 @@ def test_asserted_graphs_only(remote: Remote, built_store: Path) -> None:
 def test_named_graphs_are_ours_only(remote: Remote) -> None:
     """Virtuoso's default graph is every graph, its own system graphs too: the adapter
     names the build's graphs, so neither the union nor GRAPH ?g sees anything else."""
-    store = open_store(location(remote))
+    store = open_store(remote.location)
     _, got = rows(store.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"))
     assert sorted(g for (g,) in got) == sorted(str(g) for g in Graphs.ALL)
     _, got = rows(store.query("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 1",
@@ -101,16 +97,16 @@ def test_named_graphs_are_ours_only(remote: Remote) -> None:
 
 def test_construct_and_ask(remote: Remote, built_store: Path) -> None:
     text = f"CONSTRUCT WHERE {{ <{DIV}330000> ?p ?o }}"
-    got = open_store(location(remote)).query(text)
+    got = open_store(remote.location).query(text)
     want = open_store(built_store).query(text)
     assert isinstance(got, ox.QueryTriples)
     assert sorted(map(str, got)) == sorted(map(str, want))
-    assert bool(open_store(location(remote)).query(f"ASK {{ <{DIV}330000> ?p ?o }}"))
+    assert bool(open_store(remote.location).query(f"ASK {{ <{DIV}330000> ?p ?o }}"))
 
 
 def test_malformed_query_is_a_syntax_error(remote: Remote) -> None:
     with pytest.raises(SyntaxError):
-        open_store(location(remote)).query("SELECT WHERE {")
+        open_store(remote.location).query("SELECT WHERE {")
 
 
 def test_cli_query_export_stats(remote: Remote, built_store: Path) -> None:
@@ -135,7 +131,7 @@ def test_serve_fronts_the_server(remote: Remote, built_store: Path,
     local = start_server(built_store, tmp_path / "local", "--workers", "1")
     try:
         health = requests.get(served.url + "/healthz", timeout=10).json()
-        assert health["build_id"] == open_store(location(remote)).info.build_id
+        assert health["build_id"] == open_store(remote.location).info.build_id
         assert health["graphs"] == open_store(built_store).counts()
         # (no ORDER BY: servers order literals of different languages differently, which
         # SPARQL leaves to them)
@@ -166,12 +162,12 @@ def test_serve_fronts_the_server(remote: Remote, built_store: Path,
 
 def _small_build(remote: Remote, data: Path) -> BuildOptions:
     return BuildOptions(ontology=(ROOT / "ontology",), data=(data,),
-                        store=location(remote), validate=False, reasoner="none")
+                        store=remote.location, validate=False, reasoner="none")
 
 
 def test_failed_upload_leaves_previous_graphs(remote: Remote, credentials: Remote,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    store = open_store(location(remote))
+    store = open_store(remote.location)
     before = store.info
     calls = {"n": 0}
     real = RemoteStore._post_triples
@@ -186,38 +182,37 @@ def test_failed_upload_leaves_previous_graphs(remote: Remote, credentials: Remot
     with pytest.raises(StoreError, match="simulated"):
         run_build(_small_build(remote, ROOT / "data"))
     assert calls["n"] == 3
-    after = open_store(location(remote))
+    after = open_store(remote.location)
     assert after.info.build_id == before.build_id
     assert {g: after.count(g) for g in before.counts} == before.counts
     assert after.count_graphs() == before.counts  # the staging graphs were removed
 
 
 def test_wrong_update_endpoint_leaves_previous_graphs(remote: Remote) -> None:
-    before = open_store(location(remote)).info
-    broken = Remote(remote.name, remote.query, remote.query.rsplit("/", 1)[0] + "/no-such",
-                    remote.data, remote.process, remote.folder, remote.env)
+    before = open_store(remote.location).info
+    broken = dataclasses.replace(remote, update=remote.query.rsplit("/", 1)[0] + "/no-such")
     result = broken.kg("build", "--quiet", "--no-validate", "--reasoner", "none",
                        check=False)
     assert result.returncode != 0
     assert "404" in result.stderr or "no such endpoint" in result.stderr
-    after = open_store(location(remote))
+    after = open_store(remote.location)
     assert after.info.build_id == before.build_id
     assert {g: after.count(g) for g in before.counts} == before.counts
 
 
 def test_update_through_the_store(remote: Remote, credentials: Remote) -> None:
     graph = "https://w3id.org/duikou/graph/external/test"
-    before = open_store(location(remote)).info
-    info = apply_update(location(remote), f"INSERT DATA {{ GRAPH <{graph}> {{ "
+    before = open_store(remote.location).info
+    info = apply_update(remote.location, f"INSERT DATA {{ GRAPH <{graph}> {{ "
                                           f"<{DIV}330000> <urn:x:p> \"测试\"@zh }} }}")
     try:
         assert isinstance(info, BuildInfo) and info.counts[graph] == 1
-        store = open_store(location(remote))
+        store = open_store(remote.location)
         assert store.info.build_id == info.build_id != before.build_id
         _, got = rows(store.query("SELECT ?o WHERE { ?s <urn:x:p> ?o }"))
         assert got == [("测试",)]
     finally:
-        info = apply_update(location(remote), f"DROP SILENT GRAPH <{graph}>")
+        info = apply_update(remote.location, f"DROP SILENT GRAPH <{graph}>")
     assert info.counts == before.counts
 
 
@@ -241,11 +236,11 @@ def test_credentials_from_netrc(remote: Remote, tmp_path: Path,
                      f"password {remote.env['KG_STORE_PASSWORD']}\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
-    info = apply_update(location(remote), "DROP SILENT GRAPH <urn:x:nothing>")
-    assert info.counts == open_store(location(remote)).counts()
+    info = apply_update(remote.location, "DROP SILENT GRAPH <urn:x:nothing>")
+    assert info.counts == open_store(remote.location).counts()
     netrc.write_text("machine 127.0.0.1 login dba password wrong\n")
     with pytest.raises(StoreError, match="refused access"):
-        apply_update(location(remote), "DROP SILENT GRAPH <urn:x:nothing>")
+        apply_update(remote.location, "DROP SILENT GRAPH <urn:x:nothing>")
 
 
 # --- Virtuoso's deviations, each handled ----------------------------------------------------
@@ -283,7 +278,7 @@ def test_virtuoso_json_results_are_normalised() -> None:
     "FILTER(isLiteral(?o)) } }",
 ])
 def test_deviations_are_smoothed_over(remote: Remote, built_store: Path, text: str) -> None:
-    got = open_store(location(remote)).query(text)
+    got = open_store(remote.location).query(text)
     want = open_store(built_store).query(text)
     got_vars, got_rows = rows(got)
     want_vars, want_rows = rows(want)
@@ -294,13 +289,13 @@ def test_deviations_are_smoothed_over(remote: Remote, built_store: Path, text: s
 # The Oxigraph server takes no per-query time limit (only the client's time-out applies).
 @pytest.mark.parametrize("remote", ["virtuoso"], indirect=True)
 def test_time_limit_is_passed_on(remote: Remote) -> None:
-    store = RemoteStore(location(remote), timeout=1.0)
+    store = RemoteStore(remote.location, timeout=1.0)
     with pytest.raises(QueryTimeout):
         store.query("SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f }")
 
 
 def test_build_description_graph(remote: Remote) -> None:
-    store = open_store(location(remote))
+    store = open_store(remote.location)
     _, got = rows(store.query(f"SELECT ?o WHERE {{ GRAPH <{BUILD_GRAPH}> {{ ?s ?p ?o }} }}",
                               named_graphs=[BUILD_GRAPH]))
     assert any(store.info.build_id == o for (o,) in got)
