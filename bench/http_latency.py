@@ -12,7 +12,6 @@ stops the server, and prints Markdown tables.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+
+from kg.localservers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "endpoint"
@@ -40,12 +41,6 @@ QUERIES = {
 }
 SLOW = "SELECT (COUNT(*) AS ?c) WHERE { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f }"
 CHEAP = P + "ASK { div:330000 a dk:Province }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(store: Path, timeout: float, workers: int | None) -> tuple[subprocess.Popen, str]:

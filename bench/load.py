@@ -30,7 +30,6 @@ import argparse
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,8 @@ import gevent
 import psutil
 import requests
 from _common import KG, ROOT, machine, table, write_section
+
+from kg.localservers import free_port
 
 QUERIES = ROOT / "queries"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -135,12 +136,6 @@ class HeavyUser(FastHttpUser):
 
 
 # --- the server ----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build_store(folder: Path) -> Path:

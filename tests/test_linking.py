@@ -8,7 +8,6 @@ import doctest
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from kg.linking import (
     weigh,
     zh_key,
 )
+from kg.localservers import free_port
 from kg.namespaces import DK
 
 FIXTURES = ROOT / "tests" / "fixtures" / "linking"
@@ -42,12 +42,6 @@ TEST_NS = "http://wikidata.test.invalid/"
 
 
 # --- a second, local SPARQL endpoint ---------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def oxigraph_binary() -> str:
@@ -65,7 +59,7 @@ def start_endpoint(tmp: Path, data: Path = WIKIDATA_FIXTURE) -> tuple[str, subpr
     db = tmp / "oxigraph-db"
     subprocess.run([binary, "load", "--location", str(db), "--file", str(data)], check=True,
                    capture_output=True, timeout=60)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([binary, "serve-read-only", "--location", str(db), "--bind",
                              f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -311,7 +305,7 @@ def test_existing_links_are_reported_not_rewritten(tmp_path: Path, endpoint: str
 
 
 def test_link_cli_reports_unreachable_endpoint(fixture_store: Path) -> None:
-    port = _free_port()
+    port = free_port()
     result = CliRunner().invoke(link_command, [
         "--target", f"http://127.0.0.1:{port}/query", "-o", os.devnull,
         "--store", str(fixture_store), "--timeout", "5"])

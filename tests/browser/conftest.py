@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from kg.localservers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "web"
@@ -35,12 +36,6 @@ if not Path(CHROMIUM).exists():
                 allow_module_level=True)
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -73,7 +68,7 @@ def browser_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def server(browser_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``python -m kg serve`` on a free loopback port, with the fixture's queries."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("serve-logs") / "serve.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
     env["KG_QUERIES_DIR"] = str(FIXTURE / "queries")
