@@ -31,19 +31,19 @@ from kg.export import export
 from kg.namespaces import BASE, ONTOLOGY_IRI, PREFIXES, Graphs
 from kg.store import Store
 from kg.web.pages import (
-    BY_SUFFIX,
     HTML,
     TEMPLATES,
     Labels,
-    alternates_link,
     cached,
     local_href,
-    negotiate,
+    not_acceptable,
     rdf_response,
+    representation_for,
     secure,
     serialize_triples,
     shorten,
     store,
+    with_negotiation_headers,
 )
 
 bp = Blueprint("dataset", __name__, template_folder=TEMPLATES)
@@ -286,19 +286,10 @@ def _root() -> str:
 
 
 def _void(suffix: str | None) -> Response:
-    if suffix is not None:
-        rep = BY_SUFFIX.get(suffix)
-        if rep is None:
-            abort(404)
-        negotiated = False
-    else:
-        rep = negotiate(request.headers.get("Accept"))
-        negotiated = True
+    rep, negotiated = representation_for(suffix)
     root = _root()
     if rep is None:
-        resp = Response("406 Not Acceptable: offered text/html, text/turtle, "
-                        "application/ld+json, application/n-triples, application/rdf+xml\n",
-                        status=406, mimetype="text/plain")
+        resp = not_acceptable()
     else:
         s = store()
         desc = cached("void:" + root, lambda: describe_dataset(s, root))
@@ -308,12 +299,7 @@ def _void(suffix: str | None) -> Response:
         else:
             resp = rdf_response(serialize_triples(desc["triples"], rep), rep,
                                 filename=f"void.{rep.suffix}")
-    resp.headers["Link"] = alternates_link("/void", canonical=VOID_DOC)
-    if negotiated:
-        resp.headers["Vary"] = "Accept"
-        if rep is not None:
-            resp.headers["Content-Location"] = f"/void.{rep.suffix}"
-    return resp
+    return with_negotiation_headers(resp, "/void", rep, negotiated, canonical=VOID_DOC)
 
 
 @bp.get("/void")

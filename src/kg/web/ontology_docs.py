@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, render_template
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
@@ -29,17 +29,17 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from kg.namespaces import DK, ONTOLOGY_IRI, PREFIXES, Graphs
 from kg.terms import to_rdflib
 from kg.web.pages import (
-    BY_SUFFIX,
     HTML,
     TEMPLATES,
-    alternates_link,
     cached,
-    negotiate,
+    not_acceptable,
     rdf_response,
+    representation_for,
     secure,
     serialize_triples,
     shorten,
     store,
+    with_negotiation_headers,
 )
 
 bp = Blueprint("ontology_docs", __name__, template_folder=TEMPLATES)
@@ -248,19 +248,9 @@ def ontology_triples() -> list[ox.Triple]:
 
 
 def _answer(rep_suffix: str | None) -> Response:
-    if rep_suffix is not None:
-        rep = BY_SUFFIX.get(rep_suffix)
-        if rep is None:
-            abort(404)
-        negotiated = False
-    else:
-        rep = negotiate(request.headers.get("Accept"))
-        negotiated = True
-    links = alternates_link("/ontology", canonical=str(ONTOLOGY_IRI))
+    rep, negotiated = representation_for(rep_suffix)
     if rep is None:
-        resp = Response("406 Not Acceptable: offered text/html, text/turtle, "
-                        "application/ld+json, application/n-triples, application/rdf+xml\n",
-                        status=406, mimetype="text/plain")
+        resp = not_acceptable()
     elif rep is HTML:
         page = cached("ontology-page", build_page)
         resp = Response(render_template("ontology.html", title="本体 Ontology", **page),
@@ -269,12 +259,8 @@ def _answer(rep_suffix: str | None) -> Response:
         body = cached(f"ontology-{rep.name}",
                       lambda: serialize_triples(ontology_triples(), rep))
         resp = rdf_response(body, rep, filename=f"duikou.{rep.suffix}")
-    resp.headers["Link"] = links
-    if negotiated:
-        resp.headers["Vary"] = "Accept"
-        if rep is not None:
-            resp.headers["Content-Location"] = f"/ontology.{rep.suffix}"
-    return resp
+    return with_negotiation_headers(resp, "/ontology", rep, negotiated,
+                                    canonical=str(ONTOLOGY_IRI))
 
 
 @bp.get("/ontology")

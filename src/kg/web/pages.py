@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pyoxigraph as ox
-from flask import Response, current_app
+from flask import Response, abort, current_app, request
 
 from kg.namespaces import BASE, DK, ID, ONTOLOGY_IRI, PREFIXES, Graphs
 from kg.store import Store
@@ -266,6 +266,36 @@ def rdf_response(body: bytes, rep: Representation, *, filename: str | None = Non
     resp = Response(body, content_type=media)
     if filename:
         resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return resp
+
+
+def representation_for(suffix: str | None) -> tuple[Representation | None, bool]:
+    """The representation a request asks for — by ``suffix`` (unknown → 404) or else by
+    ``Accept`` — and whether it was negotiated (then the answer varies on ``Accept``)."""
+    if suffix is not None:
+        rep = BY_SUFFIX.get(suffix)
+        if rep is None:
+            abort(404)
+        return rep, False
+    return negotiate(request.headers.get("Accept")), True
+
+
+def not_acceptable() -> Response:
+    """406, naming what is offered."""
+    offered = ", ".join(r.media_type for r in REPRESENTATIONS)
+    return Response(f"406 Not Acceptable: offered {offered}\n", status=406,
+                    mimetype="text/plain")
+
+
+def with_negotiation_headers(resp: Response, path: str, rep: Representation | None,
+                             negotiated: bool, *, canonical: str | None = None) -> Response:
+    """``Link`` to every representation of ``path``; for a negotiated answer also
+    ``Vary: Accept`` and the exact document in ``Content-Location``."""
+    resp.headers["Link"] = alternates_link(path, canonical=canonical)
+    if negotiated:
+        resp.headers["Vary"] = "Accept"
+        if rep is not None:
+            resp.headers["Content-Location"] = f"{path}.{rep.suffix}"
     return resp
 
 

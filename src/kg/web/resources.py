@@ -33,8 +33,8 @@ from kg.web.pages import (
     Labels,
     Representation,
     Term,
-    alternates_link,
     negotiate,
+    not_acceptable,
     pick,
     rdf_response,
     secure,
@@ -42,6 +42,7 @@ from kg.web.pages import (
     split_suffix,
     store,
     term,
+    with_negotiation_headers,
 )
 
 bp = Blueprint("resources", __name__, template_folder=TEMPLATES)
@@ -246,14 +247,9 @@ def resource(name: str) -> Response:
         negotiated = True
         rep = negotiate(request.headers.get("Accept"))
     path = "/id/" + name
-    links = alternates_link(path, canonical=desc.iri)
     if rep is None:
-        resp = Response("406 Not Acceptable: offered text/html, text/turtle, "
-                        "application/ld+json, application/n-triples, application/rdf+xml\n",
-                        status=406, mimetype="text/plain")
-        resp.headers["Link"] = links
-        resp.headers["Vary"] = "Accept"
-        return resp
+        return with_negotiation_headers(not_acceptable(), path, rep, negotiated,
+                                        canonical=desc.iri)
     if rep is HTML:
         title = pick(desc.labels, "zh") or pick(desc.labels, "en") or desc.name
         resp = Response(render_template("resource.html", d=desc, title=title, path=path),
@@ -261,8 +257,4 @@ def resource(name: str) -> Response:
     else:
         resp = rdf_response(serialize_triples(desc.triples, rep), rep,
                             filename=name.replace("/", "-") + "." + rep.suffix)
-    resp.headers["Link"] = links
-    if negotiated:
-        resp.headers["Vary"] = "Accept"
-        resp.headers["Content-Location"] = f"{path}.{rep.suffix}"
-    return resp
+    return with_negotiation_headers(resp, path, rep, negotiated, canonical=desc.iri)
