@@ -17,7 +17,7 @@ from kg.errors import ForbiddenService, StoreError
 from kg.federation import check_service_targets
 from kg.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
 from kg.sparqltext import DatasetConflict, add_using, operation
-from kg.store import QueryTimeout, apply_update
+from kg.store import BuildInfo, QueryTimeout, Store, apply_update
 from kg.web import context
 from kg.web.errors import HttpError, error_response
 from kg.web.limits import Busy, QuerySlots, TimedOut, retire_worker
@@ -138,11 +138,7 @@ def run_query(text: str, params: MultiDict) -> Response:
             fmt = choose(GRAPH_FORMATS, accept, asked)
     except NotAcceptable as e:
         raise HttpError(406, str(e)) from None
-    try:
-        store, info = context.store()
-    except StoreError as e:
-        raise HttpError(503, f"the store is not available: {e}",
-                        {"Retry-After": "5"}) from None
+    store, info = _available_store()
     base_iri = request.base_url
     _check_targets(text, base_iri)
     max_rows = settings.max_rows
@@ -259,6 +255,15 @@ def run_update(text: str, params: MultiDict) -> Response:
     return resp
 
 
+def _available_store() -> tuple[Store, BuildInfo]:
+    """The store and its build, or 503 (with ``Retry-After``) when it cannot be read."""
+    try:
+        return context.store()
+    except StoreError as e:
+        raise HttpError(503, f"the store is not available: {e}",
+                        {"Retry-After": "5"}) from None
+
+
 # --- service description -----------------------------------------------------------------
 
 def service_description() -> Response:
@@ -269,11 +274,7 @@ def service_description() -> Response:
         fmt = choose(GRAPH_FORMATS, accept, _format_asked(request.args))
     except NotAcceptable as e:
         raise HttpError(406, str(e)) from None
-    try:
-        _, info = context.store()
-    except StoreError as e:
-        raise HttpError(503, f"the store is not available: {e}",
-                        {"Retry-After": "5"}) from None
+    _, info = _available_store()
     settings = context.settings()
     cache: DescriptionCache = current_app.extensions[context.DESCRIPTIONS]
     body = cache.get(request.base_url, info, fmt, update=bool(settings.update_token),
