@@ -33,3 +33,25 @@ def test_lubm_query_count(lubm_store: Path, query: Path) -> None:
                     check=True)
     rows = json.loads(result.stdout)["results"]["bindings"]
     assert len(rows) == expected
+
+
+def test_lubm_counts_over_http(lubm_store: Path, tmp_path: Path) -> None:
+    """The same 14 queries through the real endpoint (SPARQL JSON over HTTP)."""
+    import requests
+
+    from integration.conftest import start_server
+
+    counts = json.loads((LUBM / "reference-counts.json").read_text())
+    server = start_server(lubm_store, tmp_path / "logs", "--workers", "1")
+    try:
+        got = {}
+        for query in QUERIES:
+            r = requests.post(server.url + "/sparql",
+                              data={"query": query.read_text(encoding="utf-8")},
+                              headers={"Accept": "application/sparql-results+json"},
+                              timeout=120)
+            assert r.status_code == 200, r.text
+            got[query.stem.upper()] = len(r.json()["results"]["bindings"])
+    finally:
+        server.stop()
+    assert got == counts
