@@ -233,6 +233,9 @@ def validate(ontology: tuple[Path, ...], data: tuple[Path, ...], shapes: Path | 
 @click.option("--queue-timeout", type=float, default=None,
               help="Seconds a query waits for a slot before a 503 (default 5); "
                    "env KG_QUEUE_TIMEOUT.")
+@click.option("--cache-mb", type=int, default=None,
+              help="Memory per worker for answers to repeated queries, keyed by build "
+                   "(default 64; 0: off); env KG_CACHE_MB.")
 @click.option("--update-token", default=None,
               help="Enables SPARQL Update for this bearer token; env KG_UPDATE_TOKEN.")
 @click.option("--cors-origins", default=None,

@@ -112,6 +112,9 @@ class Settings:
     queue_timeout: float = field(default=5.0, metadata={
         "env": "KG_QUEUE_TIMEOUT",
         "help": "Seconds a query waits for a free slot before a 503 with Retry-After."})
+    cache_mb: int = field(default=64, metadata={
+        "env": "KG_CACHE_MB",
+        "help": "Memory per worker for answers to repeated queries, keyed by build (0: off)."})
     update_token: str | None = field(default=None, metadata={
         "env": "KG_UPDATE_TOKEN",
         "help": "Enables SPARQL Update for requests bearing this token (unset: no updates)."})

@@ -6,7 +6,7 @@ import threading
 
 from flask import Flask
 
-from kg.config import Settings
+from kg.config import Settings, is_remote
 from kg.store import open_store
 
 
@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """
     from kg.federation import parse_allow_list
     from kg.web import context, cors, dataset, errors, health, ontology_docs, resources, sparql, ui
+    from kg.web.cache import ResultCache
     from kg.web.limits import QuerySlots
     from kg.web.openapi import bp as openapi_bp
     from kg.web.service_description import DescriptionCache
@@ -31,6 +32,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions[context.STORE_LOCK] = threading.Lock()
     app.extensions[context.SLOTS] = QuerySlots(settings.max_inflight, settings.queue_timeout)
     app.extensions[context.DESCRIPTIONS] = DescriptionCache()
+    # A remote server can change behind our back (its build id would not), so its
+    # answers are not cached.
+    cache_bytes = 0 if is_remote(settings.store) else settings.cache_mb * 1024 * 1024
+    app.extensions[context.RESULTS] = ResultCache(cache_bytes)
     app.extensions[context.SERVICE_ALLOW] = parse_allow_list(settings.service_allow)
 
     errors.register(app)

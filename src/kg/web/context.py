@@ -14,6 +14,7 @@ STORE_LOCK = "kg.store_lock"
 SLOTS = "kg.query_slots"
 DESCRIPTIONS = "kg.service_descriptions"
 SERVICE_ALLOW = "kg.service_allow"
+RESULTS = "kg.result_cache"
 
 
 def settings() -> Settings:

@@ -19,6 +19,7 @@ from kg.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
 from kg.sparqltext import DatasetConflict, add_using, operation
 from kg.store import BuildInfo, QueryTimeout, Store, apply_update
 from kg.web import context
+from kg.web.cache import CachedAnswer, ResultCache, cacheable
 from kg.web.errors import HttpError, error_response
 from kg.web.limits import Busy, QuerySlots, TimedOut, retire_worker
 from kg.web.negotiation import NotAcceptable, choose, prefers
@@ -142,6 +143,12 @@ def run_query(text: str, params: MultiDict) -> Response:
     base_iri = request.base_url
     _check_targets(text, base_iri)
     max_rows = settings.max_rows
+    cache: ResultCache = current_app.extensions[context.RESULTS]
+    key = (info.build_id, text, inference, tuple(default_graphs), tuple(named_graphs),
+           base_iri, accept, asked, max_rows) if cache.max_bytes and cacheable(text) else None
+    cached = cache.get(key) if key is not None else None
+    if cached is not None:
+        return _cached_response(cached, "hit")
 
     def work() -> tuple[Format, Spool, Written]:
         result = store.query(text, inference=inference, default_graphs=default_graphs,
@@ -180,13 +187,28 @@ def run_query(text: str, params: MultiDict) -> Response:
     content_type = chosen.media_type
     if content_type.startswith("text/"):
         content_type += "; charset=utf-8"
-    resp = Response(spool.body(), status=200, content_type=content_type)
-    resp.headers["Content-Length"] = str(spool.size)
-    resp.headers["X-KG-Build-Id"] = info.build_id
+    headers = [("X-KG-Build-Id", info.build_id)]
     if written.rows is not None:
-        resp.headers["X-KG-Rows"] = str(written.rows)
-        resp.headers["X-KG-Max-Rows"] = str(max_rows)
-        resp.headers["X-KG-Truncated"] = "true" if written.truncated else "false"
+        headers += [("X-KG-Rows", str(written.rows)), ("X-KG-Max-Rows", str(max_rows)),
+                    ("X-KG-Truncated", "true" if written.truncated else "false")]
+    body = spool.body()
+    if key is not None and isinstance(body, bytes):
+        answer = CachedAnswer(body, content_type, tuple(headers))
+        cache.put(key, answer)
+        return _cached_response(answer, "miss")
+    resp = Response(body, status=200, content_type=content_type)
+    resp.headers["Content-Length"] = str(spool.size)
+    resp.headers.extend(headers)
+    resp.headers["X-KG-Cache"] = "miss" if key is not None else "off"
+    resp.vary.add("Accept")
+    return resp
+
+
+def _cached_response(answer: CachedAnswer, state: str) -> Response:
+    resp = Response(answer.body, status=200, content_type=answer.content_type)
+    resp.headers["Content-Length"] = str(len(answer.body))
+    resp.headers.extend(answer.headers)
+    resp.headers["X-KG-Cache"] = state
     resp.vary.add("Accept")
     return resp
 
