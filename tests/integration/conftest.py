@@ -64,18 +64,20 @@ class Server:
 
 
 def start_server(store: Path, logs: Path, *args: str, env: dict[str, str] | None = None,
-                 wait: float = 30) -> Server:
-    """Start ``python -m kg serve`` and wait until ``/healthz`` answers 200."""
+                 wait: float = 30, user: str | None = None) -> Server:
+    """Start ``python -m kg serve`` and wait until ``/healthz`` answers 200; with ``user``,
+    as that unprivileged user (when we are root)."""
     port = free_port()
     logs.mkdir(parents=True, exist_ok=True)
     out, err = logs / f"serve-{port}.out", logs / f"serve-{port}.err"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
     full_env.update(env or {})
+    command = [sys.executable, "-m", "kg", "serve", "--store", str(store), "--host",
+               "127.0.0.1", "--port", str(port), *args]
+    if user is not None and os.geteuid() == 0:
+        command = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups", *command]
     with open(out, "wb") as o, open(err, "wb") as e:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kg", "serve", "--store", str(store), "--host",
-             "127.0.0.1", "--port", str(port), *args],
-            cwd=ROOT, stdout=o, stderr=e, env=full_env)
+        process = subprocess.Popen(command, cwd=ROOT, stdout=o, stderr=e, env=full_env)
     server = Server(f"http://127.0.0.1:{port}", process, store, out, err)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:

@@ -30,7 +30,6 @@ from .conftest import (
     SLOW_QUERY,
     Server,
     build_fixture,
-    free_port,
     start_server,
 )
 from .test_fuzz import worker_pids
@@ -279,24 +278,5 @@ def test_read_only_store_is_served(shared_copy: Path) -> None:
 
 def start_as(store: Path, work: Path, *, user: str, wait: float = 30) -> Server:
     """``kg serve`` as ``user`` (when we are root), logs and TMPDIR in ``work``."""
-    port = free_port()
-    command = [*KG, "serve", "--store", str(store), "--port", str(port), "--workers", "1"]
-    if os.geteuid() == 0:
-        command = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups", *command]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
-    env["TMPDIR"] = str(work)
-    out, err = work / "serve.out", work / "serve.err"
-    with open(out, "wb") as o, open(err, "wb") as e:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=o, stderr=e, env=env)
-    srv = Server(f"http://127.0.0.1:{port}", process, store, out, err)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        assert process.poll() is None, srv.log()
-        try:
-            if requests.get(srv.url + "/healthz", timeout=2).status_code == 200:
-                return srv
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    srv.stop()
-    raise AssertionError(f"kg serve did not become healthy:\n{srv.log()}")
+    return start_server(store, work, "--workers", "1", env={"TMPDIR": str(work)}, wait=wait,
+                        user=user)
