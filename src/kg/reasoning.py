@@ -203,31 +203,25 @@ def fast_closure(db: ox.Store) -> Graph:
         engine.from_graph(extra)
         closure = engine.reason()
         rounds += 1
-    asserted_schema_and_data = _AssertedView(db)
     inferred = Graph()
     for s, p, o in closure:
         o = _plain(o)
-        if is_meaningful(s, p, o) and not asserted_schema_and_data.contains(s, p, o):
+        if is_meaningful(s, p, o) and not _asserted(db, s, p, o):
             inferred.add((s, p, o))
     for triple in closed_schema:
-        if is_meaningful(*triple) and not asserted_schema_and_data.contains(*triple):
+        if is_meaningful(*triple) and not _asserted(db, *triple):
             inferred.add(triple)
     log.debug("fast: %d schema triples closed to %d, %d rounds, %d kept",
               len(schema), len(closed_schema), rounds, len(inferred))
     return inferred
 
 
-class _AssertedView:
-    """Membership test of rdflib triples against the asserted quads of any graph."""
-
-    def __init__(self, db: ox.Store) -> None:
-        self.db = db
-
-    def contains(self, s: Node, p: Node, o: Node) -> bool:
-        if isinstance(s, Literal):
-            return False
-        pattern = (to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), None)
-        return next(iter(self.db.quads_for_pattern(*pattern)), None) is not None
+def _asserted(db: ox.Store, s: Node, p: Node, o: Node) -> bool:
+    """Whether ``db`` holds the rdflib triple (s, p, o) in any graph."""
+    if isinstance(s, Literal):
+        return False
+    pattern = (to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), None)
+    return next(iter(db.quads_for_pattern(*pattern)), None) is not None
 
 
 def no_reasoning(db: ox.Store) -> Graph:
