@@ -14,6 +14,16 @@ SHARED = ROOT.parent / "shared"
 KG = [sys.executable, "-m", "kg"]
 
 
+def unprivileged(command: list[str]) -> list[str]:
+    """``command`` run so that file modes apply to it: as root, without the capabilities
+    that let root read and write whatever the modes say (CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH). It keeps root's uid, so it still reaches the checkout wherever
+    that lies (a clone in a ``mktemp -d`` folder is closed to other users)."""
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+
+
 def run_kg(*args: str, cwd: Path | None = None, check: bool = False,
            timeout: float = 300, env: dict[str, str] | None = None
            ) -> subprocess.CompletedProcess[str]:

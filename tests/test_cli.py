@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KG, ROOT, run_kg
+from conftest import KG, ROOT, run_kg, unprivileged
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "mini"
@@ -210,7 +210,7 @@ def test_empty_folder(tmp_path: Path) -> None:
 
 
 def test_unreadable_file() -> None:
-    """Run as an unprivileged user (root reads files whatever their mode)."""
+    """Run without root's power to read files whatever their mode."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -219,11 +219,8 @@ def test_unreadable_file() -> None:
         path = work / "secret.ttl"
         path.write_text("<http://a> <http://b> <http://c> .", encoding="utf-8")
         path.chmod(0)
-        command = [*KG, "build", "--ontology", str(MINI / "ontology"), "--data", str(path),
-                   "--store", str(work / "s")]
-        if os.geteuid() == 0:
-            command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                       *command]
+        command = unprivileged([*KG, "build", "--ontology", str(MINI / "ontology"),
+                                "--data", str(path), "--store", str(work / "s")])
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "permission denied" in one_line_error(result)
 

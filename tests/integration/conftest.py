@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from conftest import unprivileged
 from kg.localservers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,9 +65,9 @@ class Server:
 
 
 def start_server(store: Path, logs: Path, *args: str, env: dict[str, str] | None = None,
-                 wait: float = 30, user: str | None = None) -> Server:
-    """Start ``python -m kg serve`` and wait until ``/healthz`` answers 200; with ``user``,
-    as that unprivileged user (when we are root)."""
+                 wait: float = 30, privileged: bool = True) -> Server:
+    """Start ``python -m kg serve`` and wait until ``/healthz`` answers 200; with
+    ``privileged=False``, subject to file modes (see :func:`conftest.unprivileged`)."""
     port = free_port()
     logs.mkdir(parents=True, exist_ok=True)
     out, err = logs / f"serve-{port}.out", logs / f"serve-{port}.err"
@@ -74,8 +75,8 @@ def start_server(store: Path, logs: Path, *args: str, env: dict[str, str] | None
     full_env.update(env or {})
     command = [sys.executable, "-m", "kg", "serve", "--store", str(store), "--host",
                "127.0.0.1", "--port", str(port), *args]
-    if user is not None and os.geteuid() == 0:
-        command = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups", *command]
+    if not privileged:
+        command = unprivileged(command)
     with open(out, "wb") as o, open(err, "wb") as e:
         process = subprocess.Popen(command, cwd=ROOT, stdout=o, stderr=e, env=full_env)
     server = Server(f"http://127.0.0.1:{port}", process, store, out, err)

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from conftest import unprivileged
+
 from .conftest import (
     FIXTURE,
     ROOT,
@@ -180,11 +182,11 @@ def test_two_builds_at_once_second_refuses(own_server: Server, tmp_path: Path) -
 # --- stores that cannot be served ----------------------------------------------------------
 
 
-def serve_once(store: Path, *, user: str | None = None, wait: float = 30
+def serve_once(store: Path, *, privileged: bool = True, wait: float = 30
                ) -> subprocess.CompletedProcess[str]:
     command = [*KG, "serve", "--store", str(store), "--port", "0", "--workers", "1"]
-    if user is not None and os.geteuid() == 0:
-        command = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups", *command]
+    if not privileged:
+        command = unprivileged(command)
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=wait)
 
 
@@ -240,7 +242,7 @@ def test_serve_refuses_a_bad_store_with_one_line(fixture_store: Path, tmp_path: 
 
 @pytest.fixture
 def shared_copy(fixture_store: Path) -> Iterator[Path]:
-    """A copy of the fixture store in a folder an unprivileged user can reach."""
+    """A copy of the fixture store whose modes a test may change freely."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         root.chmod(0o755)
@@ -249,25 +251,25 @@ def shared_copy(fixture_store: Path) -> Iterator[Path]:
 
 
 def test_unreadable_store_is_one_line(shared_copy: Path) -> None:
-    """Run as nobody (root reads whatever the modes say)."""
+    """Run subject to file modes (root reads whatever the modes say)."""
     for path in (shared_copy.parent, *shared_copy.parent.rglob("*")):
         if not path.is_symlink():
             path.chmod(0o755 if path.is_dir() else 0o644)
-    (_generation(shared_copy) / "oxigraph").chmod(0o700)
-    line = one_line_error(serve_once(shared_copy, user="nobody"))
+    (_generation(shared_copy) / "oxigraph").chmod(0)
+    line = one_line_error(serve_once(shared_copy, privileged=False))
     assert "cannot open the store" in line and "Permission denied" in line
 
 
 def test_read_only_store_is_served(shared_copy: Path) -> None:
     """A store its user cannot write to is served all the same (workers open it read-only);
-    run as nobody over a store where nothing is writable."""
+    run subject to file modes over a store where nothing is writable."""
     for path in (shared_copy.parent, *shared_copy.parent.rglob("*")):
         if not path.is_symlink():
             path.chmod(0o555 if path.is_dir() else 0o444)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         work.chmod(0o777)  # the unprivileged server's TMPDIR (dump cache) and logs
-        srv = start_as(shared_copy, work, user="nobody")
+        srv = start_as(shared_copy, work)
         try:
             assert count(srv)[0] > 0
             assert requests.get(srv.url + "/download/duikou.nt", timeout=30).status_code == 200
@@ -276,7 +278,7 @@ def test_read_only_store_is_served(shared_copy: Path) -> None:
             assert srv.stop() == 0
 
 
-def start_as(store: Path, work: Path, *, user: str, wait: float = 30) -> Server:
-    """``kg serve`` as ``user`` (when we are root), logs and TMPDIR in ``work``."""
+def start_as(store: Path, work: Path, *, wait: float = 30) -> Server:
+    """``kg serve`` subject to file modes, logs and TMPDIR in ``work``."""
     return start_server(store, work, "--workers", "1", env={"TMPDIR": str(work)}, wait=wait,
-                        user=user)
+                        privileged=False)
