@@ -19,7 +19,7 @@ from kg.build import BuildOptions, run_build
 from kg.config import Settings
 from kg.formats import RESULT_FORMATS, find
 from kg.web import create_app
-from kg.web.context import SLOTS, STORE
+from kg.web.context import RUNNER, STORE
 from kg.web.limits import Busy, QuerySlots, TimedOut
 from kg.web.results import Spool, write_result
 
@@ -68,13 +68,13 @@ def test_dev_mode_timeout_answers_and_keeps_the_slot(store: Path) -> None:
     assert r.status_code == 503
     assert time.monotonic() - started < 2
     assert "0.3 s" in r.get_data(as_text=True)
-    slots: QuerySlots = app.extensions[SLOTS]
+    slots: QuerySlots = app.extensions[RUNNER].slots
     assert slots.runaway == 1 and slots.in_use == 1
 
 
 def test_busy_answers_503(store: Path) -> None:
     app = make_app(store, max_inflight=1, queue_timeout=0.05)
-    slots: QuerySlots = app.extensions[SLOTS]
+    slots: QuerySlots = app.extensions[RUNNER].slots
     release = threading.Event()
     holder = threading.Thread(target=slots.run, args=(release.wait, 5))
     holder.start()

@@ -34,7 +34,7 @@ from .conftest import (
     build_fixture,
     start_server,
 )
-from .test_fuzz import worker_pids
+from .processes import settled_workers, tree_cpu_ticks, worker_pids
 
 KG = [sys.executable, "-m", "kg"]
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -47,11 +47,6 @@ def count(server: Server) -> tuple[int, str]:
     return int(r.json()["results"]["bindings"][0]["n"]["value"]), r.headers["X-KG-Build-Id"]
 
 
-def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
-
-
 # --- a worker killed mid-query -------------------------------------------------------------
 
 
@@ -60,12 +55,8 @@ def test_worker_killed_mid_query_is_replaced(fixture_store: Path,
     srv = start_server(fixture_store, tmp_path_factory.mktemp("logs"), "--workers", "2",
                        "--query-timeout", "20")
     try:
-        deadline = time.monotonic() + 10
-        while len(worker_pids(srv.process.pid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        before = worker_pids(srv.process.pid)
-        assert len(before) == 2
-        ticks = {pid: cpu_ticks(pid) for pid in before}
+        before = settled_workers(srv.process.pid, 2)
+        ticks = {pid: tree_cpu_ticks(pid) for pid in before}
         outcome: dict[str, object] = {}
 
         def slow() -> None:
@@ -77,8 +68,8 @@ def test_worker_killed_mid_query_is_replaced(fixture_store: Path,
 
         thread = threading.Thread(target=slow)
         thread.start()
-        time.sleep(1.0)  # the cross join is now burning one worker's CPU
-        busy = max(before, key=lambda pid: cpu_ticks(pid) - ticks[pid])
+        time.sleep(1.0)  # the cross join now burns CPU in one worker's query process
+        busy = max(before, key=lambda pid: tree_cpu_ticks(pid) - ticks[pid])
         os.kill(busy, signal.SIGKILL)
         thread.join(30)
         assert not thread.is_alive()

@@ -17,7 +17,6 @@ import http.client
 import json
 import os
 import socket
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .conftest import Server, start_server
+from .processes import settled_workers, worker_pids
 
 EXAMPLES = int(os.environ.get("KG_FUZZ_EXAMPLES", "300"))
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -260,19 +260,6 @@ PATHS = st.one_of(
 # --- the server ----------------------------------------------------------------------------
 
 
-def worker_pids(arbiter: int) -> set[int]:
-    """The pids of the gunicorn workers: the children of the arbiter (from /proc)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == arbiter:
-            found.add(int(stat.parent.name))
-    return found
-
-
 @pytest.fixture(scope="module")
 def fuzz_server(fixture_store: Path, tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[Server]:
@@ -286,13 +273,7 @@ def fuzz_server(fixture_store: Path, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="module")
 def pids_before(fuzz_server: Server) -> set[int]:
-    deadline = time.monotonic() + 10
-    pids = worker_pids(fuzz_server.process.pid)
-    while len(pids) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-        pids = worker_pids(fuzz_server.process.pid)
-    assert len(pids) == 2
-    return pids
+    return settled_workers(fuzz_server.process.pid, 2)
 
 
 # --- the properties ------------------------------------------------------------------------
@@ -368,15 +349,13 @@ def test_path_traversal_is_404_never_a_file(fuzz_server: Server, target: bytes) 
 
 
 def test_no_worker_crashed(fuzz_server: Server, pids_before: set[int]) -> None:
-    """After all that: the same workers (bar deliberate time-limit retirements), healthy,
-    and no 500 logged."""
+    """After all that: the same workers (time limits kill query processes, never workers),
+    healthy, and no 500 logged."""
     assert TALLY.cases > 0
     print(f"fuzz cases: {TALLY.cases}, statuses: {dict(sorted(TALLY.statuses.items()))}")
     assert requests.get(fuzz_server.url + "/healthz", timeout=10).status_code == 200
     log = fuzz_server.log()
-    retired = log.count("retires:")
-    after = worker_pids(fuzz_server.process.pid)
-    assert len(pids_before - after) <= retired, log[-3000:]
+    assert worker_pids(fuzz_server.process.pid) == pids_before, log[-3000:]
     for sign in ("SIGSEGV", "SIGKILL", "WORKER TIMEOUT", "Exception in worker",
                  "exited with code", " failed: "):
         assert sign not in log, f"{sign!r} in the server log:\n{log[-3000:]}"

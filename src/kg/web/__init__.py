@@ -14,12 +14,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app for ``settings`` (default: from the ``KG_*`` environment).
 
     The store is opened here, read-only, and kept in ``app.extensions["kg.store"]``, with
-    the other per-process resources (query slots, the service description cache).
+    the other per-process resources (the query runner, the service description cache).
     """
     from kg.federation import parse_allow_list
     from kg.web import context, cors, dataset, errors, health, ontology_docs, resources, sparql, ui
     from kg.web.cache import ResultCache
-    from kg.web.limits import QuerySlots
+    from kg.web.executor import ThreadRunner
     from kg.web.openapi import bp as openapi_bp
     from kg.web.service_description import DescriptionCache
 
@@ -28,9 +28,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["KG_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.config["KG_RETIRE_ON_TIMEOUT"] = False  # kg.web.server turns it on under gunicorn
-    app.extensions[context.STORE] = open_store(settings.store, timeout=settings.query_timeout)
+    store = open_store(settings.store, timeout=settings.query_timeout)
+    app.extensions[context.STORE] = store
     app.extensions[context.STORE_LOCK] = threading.Lock()
-    app.extensions[context.SLOTS] = QuerySlots(settings.max_inflight, settings.queue_timeout)
+    # Queries run on threads here; kg.web.server gives gunicorn workers on an embedded
+    # store killable query processes instead (kg.web.executor).
+    app.extensions[context.RUNNER] = ThreadRunner(store, settings.max_inflight,
+                                                  settings.queue_timeout)
     app.extensions[context.DESCRIPTIONS] = DescriptionCache()
     # A remote server can change behind our back (its build id would not), so its
     # answers are not cached.

@@ -11,7 +11,7 @@ from kg.store import BuildInfo, Store
 
 STORE = "kg.store"
 STORE_LOCK = "kg.store_lock"
-SLOTS = "kg.query_slots"
+RUNNER = "kg.query_runner"
 DESCRIPTIONS = "kg.service_descriptions"
 SERVICE_ALLOW = "kg.service_allow"
 RESULTS = "kg.result_cache"

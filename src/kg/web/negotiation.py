@@ -27,6 +27,7 @@ class NotAcceptable(Exception):
 
     def __init__(self, offered: Sequence[Format], asked: str) -> None:
         self.offered = [f.media_type for f in offered]
+        self.asked = asked
         super().__init__(
             f"none of the formats asked for ({asked}) is offered here; "
             f"offered: {', '.join(self.offered)}"

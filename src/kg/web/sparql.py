@@ -21,9 +21,9 @@ from kg.store import BuildInfo, QueryTimeout, Store, apply_update
 from kg.web import context
 from kg.web.cache import CachedAnswer, ResultCache, cacheable
 from kg.web.errors import HttpError, error_response
-from kg.web.limits import Busy, QuerySlots, TimedOut, retire_worker
+from kg.web.executor import QueryJob, QueryRunner
+from kg.web.limits import Busy, TimedOut, retire_worker
 from kg.web.negotiation import NotAcceptable, choose, prefers
-from kg.web.results import Spool, Written, write_result
 from kg.web.service_description import DescriptionCache
 
 log = logging.getLogger("kg.web")
@@ -139,7 +139,7 @@ def run_query(text: str, params: MultiDict) -> Response:
             fmt = choose(GRAPH_FORMATS, accept, asked)
     except NotAcceptable as e:
         raise HttpError(406, str(e)) from None
-    store, info = _available_store()
+    _, info = _available_store()
     base_iri = request.base_url
     _check_targets(text, base_iri)
     max_rows = settings.max_rows
@@ -150,30 +150,18 @@ def run_query(text: str, params: MultiDict) -> Response:
     if cached is not None:
         return _cached_response(cached, "hit")
 
-    def work() -> tuple[Format, Spool, Written]:
-        result = store.query(text, inference=inference, default_graphs=default_graphs,
-                             named_graphs=named_graphs, base_iri=base_iri)
-        chosen = fmt or choose(
-            GRAPH_FORMATS if isinstance(result, ox.QueryTriples) else RESULT_FORMATS,
-            accept, asked)
-        spool = Spool()
-        try:
-            written = write_result(result, chosen, spool, max_rows)
-        except BaseException:
-            spool.close()
-            raise
-        return chosen, spool, written
-
-    slots: QuerySlots = current_app.extensions[context.SLOTS]
+    job = QueryJob(text, inference, tuple(default_graphs), tuple(named_graphs), base_iri,
+                   accept, asked, fmt.name if fmt else None, max_rows)
+    runner: QueryRunner = current_app.extensions[context.RUNNER]
     try:
-        chosen, spool, written = slots.run(work, settings.query_timeout)
+        answer = runner.run(job, settings.query_timeout)
     except Busy:
-        raise HttpError(503, f"the server is busy: all {slots.size} query slots of this "
-                             f"worker stayed taken for {slots.wait:g} s (KG_MAX_INFLIGHT, "
+        raise HttpError(503, f"the server is busy: all {runner.size} query slots of this "
+                             f"worker stayed taken for {runner.wait:g} s (KG_MAX_INFLIGHT, "
                              "KG_QUEUE_TIMEOUT); try again shortly",
                         {"Retry-After": "1"}) from None
     except TimedOut:
-        return _timed_out(settings.query_timeout)
+        return _timed_out(settings.query_timeout, retire=not runner.stops_overruns)
     except QueryTimeout:  # a remote store stopped the query itself: nothing left running
         return _timed_out(settings.query_timeout, retire=False)
     except SyntaxError as e:
@@ -184,10 +172,13 @@ def run_query(text: str, params: MultiDict) -> Response:
     except NotAcceptable as e:
         raise HttpError(406, str(e)) from None
 
+    chosen, spool, written = answer.format, answer.spool, answer.written
+    if answer.build_id != info.build_id:
+        key = None  # a build was published meanwhile: the answer is not the key's
     content_type = chosen.media_type
     if content_type.startswith("text/"):
         content_type += "; charset=utf-8"
-    headers = [("X-KG-Build-Id", info.build_id)]
+    headers = [("X-KG-Build-Id", answer.build_id)]
     if written.rows is not None:
         headers += [("X-KG-Rows", str(written.rows)), ("X-KG-Max-Rows", str(max_rows)),
                     ("X-KG-Truncated", "true" if written.truncated else "false")]
