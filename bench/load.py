@@ -13,7 +13,8 @@ with locust (as a library, headless) for ``--seconds`` (default 60):
 The first third runs the light clients only (the baseline), then ``--heavy-users`` heavy
 clients join. Measured and printed as Markdown: requests and throughput, latency
 percentiles per class, status codes per class, cheap-query p99 with and without heavy
-queries in flight, and the RSS of the gunicorn arbiter and workers at start and end
+queries in flight, and the RSS of the gunicorn arbiter, workers and query processes at
+start and end
 (sampled every 5 s). ``--write`` replaces the "Load test" section of ``bench/RESULTS.md``.
 
     .venv/bin/python bench/load.py                    # ~60 s of load, plus ~20 s to build
@@ -169,15 +170,23 @@ def start_server(store: Path, port: int, args: argparse.Namespace, logs: Path
     raise SystemExit("kg serve did not become healthy")
 
 
-def rss(arbiter: int) -> tuple[int, int, int]:
-    """(arbiter RSS, workers' RSS summed, number of workers) in bytes."""
+def rss(arbiter: int) -> tuple[int, int, int, int]:
+    """(arbiter RSS, workers' RSS summed, number of workers, RSS of the workers' query
+    processes and forkservers summed) in bytes."""
     try:
         parent = psutil.Process(arbiter)
         children = parent.children()
         workers = sum(c.memory_info().rss for c in children if c.is_running())
-        return parent.memory_info().rss, workers, len(children)
+        helpers = 0
+        for child in children:
+            for helper in child.children(recursive=True):
+                try:
+                    helpers += helper.memory_info().rss
+                except psutil.Error:
+                    continue
+        return parent.memory_info().rss, workers, len(children), helpers
     except psutil.Error:
-        return 0, 0, 0
+        return 0, 0, 0, 0
 
 
 # --- statistics ----------------------------------------------------------------------------
@@ -196,8 +205,8 @@ def ms(x: float) -> str:
 
 
 def report(samples: list[Sample], seconds: float, heavy_from: float, started: float,
-           memory: list[tuple[float, int, int, int]], args: argparse.Namespace,
-           graph_triples: int, retired: int) -> str:
+           memory: list[tuple[float, int, int, int, int]], args: argparse.Namespace,
+           graph_triples: int, retired: int, killed: int) -> str:
     by_class: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
         by_class[s.klass].append(s)
@@ -226,9 +235,9 @@ def report(samples: list[Sample], seconds: float, heavy_from: float, started: fl
          ms(pct(under, 95)), ms(pct(under, 99))],
     ]
     start_mem, end_mem = memory[0], memory[-1]
-    mem_rows = [[f"{t - started:.0f} s", f"{a / 2**20:.0f}", f"{w / 2**20:.0f}", str(n)]
-                for t, a, w, n in memory]
-    workers_mb = [w / 2**20 for _, _, w, _ in memory]
+    mem_rows = [[f"{t - started:.0f} s", f"{a / 2**20:.0f}", f"{w / 2**20:.0f}", str(n),
+                 f"{q / 2**20:.0f}"] for t, a, w, n, q in memory]
+    workers_mb = [(w + q) / 2**20 for _, _, w, _, q in memory]
     slope = statistics.linear_regression(range(len(workers_mb)), workers_mb).slope \
         if len(workers_mb) > 2 else 0.0
     non_503_errors = sum(n for code, n in statuses.items() if code >= 500 and code != 503)
@@ -245,17 +254,22 @@ def report(samples: list[Sample], seconds: float, heavy_from: float, started: fl
         "statuses: " + ", ".join(f"{c or 'connection error'}: {n:,}"
                                  for c, n in sorted(statuses.items()))
         + f"; 5xx other than 503: {non_503_errors}; light requests not answered 200: "
-          f"{light_errors}; workers retired after a heavy query hit the time limit: {retired}.",
+          f"{light_errors}; query processes killed at the time limit: {killed}; workers "
+          f"retired: {retired}.",
         "Latency per class (ms):\n\n" + table(
             ["class", "requests", "req/s", "p50", "p90", "p95", "p99", "max", "statuses"],
             rows, "lrrrrrrrl"),
         "Cheap lookups with and without heavy queries running (ms):\n\n" + table(
             ["cheap lookups", "requests", "p50", "p95", "p99"], cheap_rows),
-        "Memory (RSS, MiB) of the gunicorn arbiter and its workers, sampled every 5 s "
-        f"(start {start_mem[2] / 2**20:.0f} MiB → end {end_mem[2] / 2**20:.0f} MiB in the "
-        f"workers; least-squares slope {slope:+.2f} MiB per sample; workers are replaced "
-        "after each time-limit retirement, so their memory restarts then):\n\n"
-        + table(["time", "arbiter", "workers", "worker processes"], mem_rows),
+        "Memory (RSS, MiB) of the gunicorn arbiter, its workers, and the workers' query "
+        "processes with their forkservers (RSS counts the pages they share once per "
+        "process), sampled every 5 s (workers and query processes: start "
+        f"{(start_mem[2] + start_mem[4]) / 2**20:.0f} MiB → end "
+        f"{(end_mem[2] + end_mem[4]) / 2**20:.0f} MiB; least-squares slope {slope:+.2f} MiB "
+        "per sample; a killed query process is replaced by a fresh one, so its memory "
+        "restarts then):\n\n"
+        + table(["time", "arbiter", "workers", "worker processes", "query processes"],
+                mem_rows),
     ])
 
 
@@ -310,8 +324,9 @@ def main() -> None:
         memory.append((time.time(), *rss(proc.pid)))
         log = (tmp / "serve.log").read_text(errors="replace")
         retired = log.count("retires:")
+        killed = log.count("killed the process of a query")
         body = report(SAMPLES, seconds, float(STATE["heavy_from"]), started, memory, args,
-                      int(health["triples"]), retired)
+                      int(health["triples"]), retired, killed)
         crashes = [x for x in ("SIGSEGV", "Traceback", "WORKER TIMEOUT", " failed: ")
                    if x in log]
         if crashes:
