@@ -1,7 +1,7 @@
 """Latency of the SPARQL endpoint over HTTP: a few competency-style questions at 1, 4 and 16
 concurrent clients, and a cheap query's latency while a slow query runs into its time limit.
 
-Starts its own ``kg serve`` (gunicorn, default workers) on a free loopback port over a
+Starts its own ``kg serve`` (granian, default workers) on a free loopback port over a
 store it builds from ``tests/fixtures/endpoint`` (or ``--store``), runs for a bounded time,
 stops the server, and prints Markdown tables.
 

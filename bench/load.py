@@ -13,7 +13,7 @@ with locust (as a library, headless) for ``--seconds`` (default 60):
 The first third runs the light clients only (the baseline), then ``--heavy-users`` heavy
 clients join. Measured and printed as Markdown: requests and throughput, latency
 percentiles per class, status codes per class, cheap-query p99 with and without heavy
-queries in flight, and the RSS of the gunicorn arbiter, workers and query processes at
+queries in flight, and the RSS of the server's main process, workers and query processes at
 start and end
 (sampled every 5 s). ``--write`` replaces the "Load test" section of ``bench/RESULTS.md``.
 
@@ -261,7 +261,7 @@ def report(samples: list[Sample], seconds: float, heavy_from: float, started: fl
             rows, "lrrrrrrrl"),
         "Cheap lookups with and without heavy queries running (ms):\n\n" + table(
             ["cheap lookups", "requests", "p50", "p95", "p99"], cheap_rows),
-        "Memory (RSS, MiB) of the gunicorn arbiter, its workers, and the workers' query "
+        "Memory (RSS, MiB) of the server's main process, its workers, and the workers' query "
         "processes with their forkservers (RSS counts the pages they share once per "
         "process), sampled every 5 s (workers and query processes: start "
         f"{(start_mem[2] + start_mem[4]) / 2**20:.0f} MiB → end "

@@ -248,7 +248,7 @@ def validate(ontology: tuple[Path, ...], data: tuple[Path, ...], shapes: Path | 
               help="Access log file, '-' for stdout (default), '' for none; env KG_ACCESS_LOG.")
 @click.option("--dev", is_flag=True, help="Flask's development server with reloader.")
 def serve(store: Store, host: str, port: int, dev: bool, **options: Any) -> None:
-    """Serve the store over the SPARQL 1.1 Protocol (gunicorn; --dev for Flask's).
+    """Serve the store over the SPARQL 1.1 Protocol (granian; --dev for Flask's).
 
     Every option defaults to its KG_* environment variable, then to the default shown;
     docs/endpoint.md describes the HTTP API.

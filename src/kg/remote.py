@@ -406,6 +406,7 @@ class RemoteStore:
         self._info: BuildInfo | None = None
         self._defaults: dict[str, list[str]] = {}
         self._checked = 0.0
+        self._refreshing = threading.Lock()
         self._bnodes: dict[str, list[ox.Quad]] = {}
         if check:
             self.refresh()
@@ -672,9 +673,18 @@ class RemoteStore:
     def refresh(self) -> bool:
         """Read the build description again (at most once a second); True when another
         build was published since."""
-        now = time.monotonic()
-        if self._info is not None and now - self._checked < self.refresh_interval:
+        if self._fresh():
             return False
+        with self._refreshing:  # one thread asks the server; the others use its answer
+            if self._fresh():
+                return False
+            return self._reread()
+
+    def _fresh(self) -> bool:
+        return (self._info is not None
+                and time.monotonic() - self._checked < self.refresh_interval)
+
+    def _reread(self) -> bool:
         info = self._read_info()
         self._checked = time.monotonic()
         if info is None:

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -245,13 +246,26 @@ class EmbeddedStore:
         self._db: ox.Store | None = None
         self._info: BuildInfo | None = None
         self._asserted: tuple[str | None, list[ox.NamedNode | ox.BlankNode]] | None = None
+        self._opening = threading.Lock()
         self.refresh()
 
     def refresh(self) -> bool:
         """Reopen the database if the store link moved to a new generation.
 
-        Returns True when it reopened. Cheap enough (one ``readlink``) to call per request.
+        Returns True when it reopened. Cheap enough (one ``readlink``, no lock) to call per
+        request from many threads; only a thread that finds a new generation takes the lock
+        to open it.
         """
+        target = self._read_link()
+        if target == self._target and self._db is not None:
+            return False
+        with self._opening:
+            if target == self._target and self._db is not None:
+                return False  # another thread opened it meanwhile
+            self._open(target)
+        return True
+
+    def _read_link(self) -> str:
         try:
             target = os.readlink(self.path)
         except FileNotFoundError:
@@ -262,8 +276,9 @@ class EmbeddedStore:
                     f"{self.path} is not a Duikou store (it is not a link to a generation)"
                 ) from None
             raise StoreError(f"cannot open the store at {self.path}: {e.strerror}") from None
-        if target == self._target and self._db is not None:
-            return False
+        return target
+
+    def _open(self, target: str) -> None:
         generation = self.path.parent / target
         db_path = generation / "oxigraph"
         if not db_path.is_dir():
@@ -277,9 +292,9 @@ class EmbeddedStore:
             info = BuildInfo.from_path(info_path)
         except (OSError, ValueError, TypeError) as e:
             raise StoreError(f"the store at {self.path} is broken: {info_path}: {e}") from None
-        self._db, self._target, self._generation, self._info = db, target, generation, info
+        self._db, self._generation, self._info = db, generation, info
+        self._target = target  # last: a thread that sees it sees the rest
         log.info("opened store generation %s", info.build_id)
-        return True
 
     @property
     def db(self) -> ox.Store:

@@ -59,7 +59,7 @@ class Server:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         return self.process.returncode
 
@@ -78,7 +78,9 @@ def start_server(store: Path, logs: Path, *args: str, env: dict[str, str] | None
     if not privileged:
         command = unprivileged(command)
     with open(out, "wb") as o, open(err, "wb") as e:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=o, stderr=e, env=full_env)
+        # a session of its own, so that a server that will not stop can be killed whole
+        process = subprocess.Popen(command, cwd=ROOT, stdout=o, stderr=e, env=full_env,
+                                   start_new_session=True)
     server = Server(f"http://127.0.0.1:{port}", process, store, out, err)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:

@@ -4,6 +4,7 @@ graceful shutdown."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -112,3 +113,25 @@ def test_sigterm_finishes_requests_in_flight(fixture_store: Path,
     assert code == 0
     assert time.monotonic() - started < 10
     assert "Shutting down" in srv.log() or "Handling signal: term" in srv.log()
+
+
+def test_slow_clients_do_not_hold_up_others(server: Server) -> None:
+    """40 connections that never finish their headers (slowloris) hold no thread: other
+    requests are answered at once meanwhile."""
+    host, port = server.url.removeprefix("http://").split(":")
+    slow = [socket.create_connection((host, int(port)), timeout=5) for _ in range(40)]
+    try:
+        for s in slow:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        latencies = []
+        for _ in range(10):
+            started = time.monotonic()
+            assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
+            latencies.append(time.monotonic() - started)
+            for s in slow:
+                s.sendall(b"X-Slow: 1\r\n")
+            time.sleep(0.1)
+        assert max(latencies) < 1.0
+    finally:
+        for s in slow:
+            s.close()

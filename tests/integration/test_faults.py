@@ -34,7 +34,7 @@ from .conftest import (
     build_fixture,
     start_server,
 )
-from .processes import settled_workers, tree_cpu_ticks, worker_pids
+from .processes import cpu_ticks, settled_workers, tree_cpu_ticks, tree_pids, worker_pids
 
 KG = [sys.executable, "-m", "kg"]
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -70,6 +70,8 @@ def test_worker_killed_mid_query_is_replaced(fixture_store: Path,
         thread.start()
         time.sleep(1.0)  # the cross join now burns CPU in one worker's query process
         busy = max(before, key=lambda pid: tree_cpu_ticks(pid) - ticks[pid])
+        helpers = tree_pids(busy) - {busy}  # its query processes, forkserver, tracker
+        assert helpers
         os.kill(busy, signal.SIGKILL)
         thread.join(30)
         assert not thread.is_alive()
@@ -82,6 +84,12 @@ def test_worker_killed_mid_query_is_replaced(fixture_store: Path,
             time.sleep(0.1)
             after = worker_pids(srv.process.pid)
         assert busy not in after and len(after) == 2, srv.log()[-2000:]
+        # the dead worker's query process stopped its runaway query and exited, and its
+        # forkserver with it: nothing is left burning CPU for nobody
+        deadline = time.monotonic() + 10
+        while any(cpu_ticks(pid) for pid in helpers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(cpu_ticks(pid) for pid in helpers)
         for _ in range(20):
             assert count(srv)[0] > 0
         assert srv.process.poll() is None

@@ -66,14 +66,17 @@ def raw_request(base: str, method: str, target: bytes, headers: list[tuple[bytes
         try:
             sock.sendall(data)
         except (BrokenPipeError, ConnectionResetError):
-            # the server refused a body over the limit (413) and closed without reading it;
-            # its answer may be lost with the reset: that is a refusal, not a failure
-            if len(body) <= MAX_BODY:
-                raise
+            # the server refused the request (a body over the limit, a malformed header)
+            # and closed without reading the rest; its answer, if not lost with the reset,
+            # must be a refusal
             try:
-                return _read(sock, method)
+                reply = _read(sock, method)
             except OSError:
+                if len(body) <= MAX_BODY:
+                    raise
                 return Reply(0, {CLOSED_EARLY: "1"}, b"")
+            assert 400 <= reply.status < 500, f"{reply.status} after closing early"
+            return reply
         return _read(sock, method)
 
 
@@ -90,7 +93,7 @@ def _read(sock: socket.socket, method: str) -> Reply:
 # --- what every answer must be -------------------------------------------------------------
 
 LEAKS = ("Traceback", "site-packages", 'File "', "/work/", "/home/", ".py\"", "/tmp/",
-         "werkzeug", "gunicorn/")
+         "werkzeug", "granian/")
 
 
 @dataclass
@@ -115,12 +118,13 @@ def check(reply: Reply, what: str, *, head: bool = False) -> None:
         f"{reply.status} for {what}: {text[:300]}"
     if reply.status < 400:
         return
-    ctype = reply.header("Content-Type") or ""
-    assert ctype, f"{reply.status} without Content-Type for {what}"
     if reply.header("X-Request-Id") is None:
-        # refused by gunicorn before the app saw it (bad request line, header too large)
+        # refused by the HTTP server (granian) before the app saw it: a request target
+        # with characters a URI may not hold, headers too large
         assert reply.status in (400, 413, 414, 431), f"{reply.status} for {what}"
         return
+    ctype = reply.header("Content-Type") or ""
+    assert ctype, f"{reply.status} without Content-Type for {what}"
     if head:
         return
     for leak in LEAKS:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 from flask import Flask
 
 from kg.config import Settings, is_remote
@@ -27,10 +25,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["KG_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
-    app.config["KG_RETIRE_ON_TIMEOUT"] = False  # kg.web.server turns it on under gunicorn
     store = open_store(settings.store, timeout=settings.query_timeout)
     app.extensions[context.STORE] = store
-    app.extensions[context.STORE_LOCK] = threading.Lock()
     # Queries run on threads here; kg.web.server gives gunicorn workers on an embedded
     # store killable query processes instead (kg.web.executor).
     app.extensions[context.RUNNER] = ThreadRunner(store, settings.max_inflight,

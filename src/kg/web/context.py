@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 from flask import current_app
 
 from kg.config import Settings
 from kg.store import BuildInfo, Store
 
 STORE = "kg.store"
-STORE_LOCK = "kg.store_lock"
 RUNNER = "kg.query_runner"
 DESCRIPTIONS = "kg.service_descriptions"
 SERVICE_ALLOW = "kg.service_allow"
@@ -26,9 +23,6 @@ def store() -> tuple[Store, BuildInfo]:
 
     Raises :class:`~kg.errors.StoreError` when the store is not readable.
     """
-    ext = current_app.extensions
-    db: Store = ext[STORE]
-    lock: threading.Lock = ext[STORE_LOCK]
-    with lock:
-        db.refresh()
-        return db, db.info
+    db: Store = current_app.extensions[STORE]
+    db.refresh()  # thread-safe, and lock-free unless a new generation must be opened
+    return db, db.info

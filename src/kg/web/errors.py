@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
-import uuid
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -37,7 +37,7 @@ def request_id() -> str:
     rid = g.get("request_id")
     if rid is None:
         incoming = request.headers.get("X-Request-Id", "")
-        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
+        rid = incoming if _REQUEST_ID.match(incoming) else f"{random.getrandbits(64):016x}"
         g.request_id = rid
     return rid
 

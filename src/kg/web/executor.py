@@ -19,12 +19,12 @@ into a :class:`~kg.web.results.Spool`. Two runners share :func:`evaluate`:
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import select
 import signal
 import threading
 import time
@@ -172,12 +172,13 @@ class _ChunkWriter:
 
 
 def _child_main(conn: multiprocessing.connection.Connection, location: StoreLocation,
-                timeout: float) -> None:
+                timeout: float, worker: int) -> None:
     """A query process: open the store, then evaluate jobs until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the arbiter's to handle
-    _die_with_parent()
+    _die_with(worker)
+    failure = ""
     try:
-        store = open_store(location, timeout=timeout)
+        store: Store | None = open_store(location, timeout=timeout)
     except StoreError as e:
         store = None
         failure = str(e)
@@ -187,42 +188,64 @@ def _child_main(conn: multiprocessing.connection.Connection, location: StoreLoca
         except (EOFError, OSError):
             return
         try:
-            if store is None:
-                raise StoreError(failure)
-            store.refresh()
-            out = _ChunkWriter(conn)
-            build_id, fmt, written = evaluate(store, job, out)
-            out.flush()
-            graph = fmt in GRAPH_FORMATS
-            conn.send_bytes(DONE + pickle.dumps((build_id, graph, fmt.name, written)))
-        except SyntaxError as e:
-            conn.send_bytes(FAILED + pickle.dumps(("syntax", (str(e),))))
-        except StoreError as e:
-            conn.send_bytes(FAILED + pickle.dumps(("store", (str(e),))))
-        except NotAcceptable as e:
-            graph = e.offered == [f.media_type for f in GRAPH_FORMATS]
-            conn.send_bytes(FAILED + pickle.dumps(("acceptable", (graph, e.asked))))
-        except Exception as e:  # reported to the client as a 500, logged by the parent
-            message = f"{type(e).__name__}: {e}"
-            conn.send_bytes(FAILED + pickle.dumps(("internal", (message,))))
+            conn.send_bytes(_evaluated(store, failure, job, conn))
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the worker is gone: nobody waits for this answer
 
 
-def _die_with_parent() -> None:
-    """Be killed when the forkserver exits, which it does when the worker dies.
-
-    A worker that is SIGKILLed cannot stop its query processes; without this a runaway
-    query would burn on with nobody waiting for it.
-    """
+def _evaluated(store: Store | None, failure: str, job: QueryJob,
+               conn: multiprocessing.connection.Connection) -> bytes:
+    """Evaluate ``job``, sending its answer in chunks; the last message to send."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the pipe's EOF stops idle children
-        return
-    if os.getppid() == 1:  # the parent died before prctl took effect
+        if store is None:
+            raise StoreError(failure)
+        store.refresh()
+        out = _ChunkWriter(conn)
+        build_id, fmt, written = evaluate(store, job, out)
+        out.flush()
+        graph = fmt in GRAPH_FORMATS
+        return DONE + pickle.dumps((build_id, graph, fmt.name, written))
+    except SyntaxError as e:
+        return FAILED + pickle.dumps(("syntax", (str(e),)))
+    except StoreError as e:
+        return FAILED + pickle.dumps(("store", (str(e),)))
+    except NotAcceptable as e:
+        graph = e.offered == [f.media_type for f in GRAPH_FORMATS]
+        return FAILED + pickle.dumps(("acceptable", (graph, e.asked)))
+    except (BrokenPipeError, ConnectionResetError):
+        raise
+    except Exception as e:  # reported to the client as a 500, logged by the parent
+        return FAILED + pickle.dumps(("internal", (f"{type(e).__name__}: {e}",)))
+
+
+def _die_with(worker: int) -> None:
+    """Exit as soon as the worker process ``worker`` ends, even in the middle of a query.
+
+    A worker that is SIGKILLed cannot stop its query processes, and they are not its
+    children (the forkserver's), so each watches its worker on a thread of its own; without
+    that a runaway query would burn on with nobody waiting for it.
+    """
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(worker)
+        except (AttributeError, OSError):  # no pidfd (old kernel): poll instead
+            while _alive(worker):
+                time.sleep(1)
+        else:
+            select.select([fd], [], [])
         os._exit(0)
 
+    threading.Thread(target=watch, name="kg-watch-worker", daemon=True).start()
 
-PR_SET_PDEATHSIG = 1
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class QueryProcessDied(RuntimeError):
@@ -286,7 +309,7 @@ class QueryProcesses:
     def _spawn(self) -> _Child:
         parent, child_end = self._context.Pipe()
         process = self._context.Process(
-            target=_child_main, args=(child_end, self._location, self._store_timeout),
+            target=_child_main, args=(child_end, self._location, self._store_timeout, os.getpid()),
             name="kg-query", daemon=True)
         process.start()
         child_end.close()

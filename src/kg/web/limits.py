@@ -1,21 +1,18 @@
 """Limits that protect the server: queries in flight, and the time a query may take.
 
 pyoxigraph cannot be interrupted from Python (a signal handler never runs while Rust
-evaluates), but it releases the GIL. So each query runs in a daemon thread and the request
+evaluates), but it releases the GIL. So a query runs in a daemon thread and the request
 thread waits for it with the time limit. When the limit passes the client gets a 503 at
-once; the work itself cannot be stopped in its thread, so under gunicorn the worker process
-*retires* after sending that response (SIGTERM to itself: gunicorn finishes the worker's
-other requests, the worker exits, the runaway work dies with it, and the arbiter starts a
-fresh worker). The other workers keep answering all along. Under ``kg serve --dev`` the
-work is left to finish in the background and keeps its slot until it does.
+once, but the work cannot be stopped in its thread: it finishes in the background and keeps
+its slot until it does. That is why ``kg serve`` evaluates queries on an embedded store in
+killable processes instead (:mod:`kg.web.executor`); threads serve ``--dev``, apps built in
+tests, and remote stores, whose server stops its own queries.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import signal
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -109,10 +106,3 @@ class QuerySlots:
                     log.warning("a query that overran its time limit has now finished")
             self._sem.release()
             del job  # the request thread holds the result; do not keep it alive here
-
-
-def retire_worker() -> None:
-    """Ask this (gunicorn worker) process to finish its requests and exit."""
-    log.warning("worker %d retires: a query overran its time limit and cannot be stopped "
-                "in-process; gunicorn starts a fresh worker", os.getpid())
-    os.kill(os.getpid(), signal.SIGTERM)

@@ -19,6 +19,7 @@ from flask import Response, abort, current_app, request
 
 from kg.namespaces import BASE, DK, ID, ONTOLOGY_IRI, PREFIXES, Graphs
 from kg.store import Store
+from kg.web import context
 from kg.web.negotiation import parse_accept, quality
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -69,14 +70,7 @@ def secure(resp: Response) -> Response:
 
 def store() -> Store:
     """The app's store, moved to its newest generation."""
-    s: Store = current_app.extensions["kg.store"]
-    lock = current_app.extensions.get("kg.store_lock")
-    if lock is not None:
-        with lock:
-            s.refresh()
-    else:
-        s.refresh()
-    return s
+    return context.store()[0]
 
 
 def generation_key(s: Store) -> str:

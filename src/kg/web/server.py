@@ -1,81 +1,35 @@
-"""Running the app: gunicorn in production, Flask's reloader with ``--dev``.
+"""Running the app: granian in production, Flask's reloader with ``--dev``.
 
-Production: ``KG_WORKERS`` gunicorn worker processes (``gthread``), each opening the store
-read-only after the fork and running ``KG_THREADS`` threads, of which ``KG_MAX_INFLIGHT``
-may evaluate queries at once; the spare threads answer health checks, service
-descriptions and "busy" refusals without waiting. On an embedded store each worker
-evaluates queries in killable child processes (:class:`kg.web.executor.QueryProcesses`):
-a query that overruns the time limit is stopped by killing its process, and the worker
-serves on. SIGTERM stops gracefully: no new connections, requests in flight finish (up to
-the query time limit plus a margin). On a remote store queries run on threads; a worker
-whose query overran there retires (see :mod:`kg.web.limits`) and the arbiter replaces it.
+Production: granian (a Rust HTTP server) parses HTTP and runs ``KG_WORKERS`` worker
+processes, each calling the Flask app (WSGI) from ``KG_THREADS`` threads. Python is only
+entered for the application itself, which is what makes small requests cheap (measured in
+``bench/http_peers.py``; gunicorn's Python HTTP layer cost three times the engine's time
+on a lookup). Each worker builds its app after the fork (:func:`worker_app`), so the
+store is opened read-only in every worker, never across a fork.
+
+On an embedded store each worker evaluates queries in killable child processes
+(:class:`kg.web.executor.QueryProcesses`): a query that overruns the time limit is stopped by
+killing its process, and the worker serves on. SIGTERM stops gracefully: no new
+connections; requests in flight finish (up to the query time limit plus a margin). A worker
+that dies is replaced.
 """
 
 from __future__ import annotations
 
+import atexit
+import base64
 import logging
 import os
+import pickle
+import signal
 import sys
 import threading
 from typing import Any
 
 from kg.config import Settings, is_remote
-from kg.web.context import RUNNER
 
-ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(B)sB %(M)sms rid=%({x-request-id}o)s'
-"""One line per request: client, request line, status, body bytes, milliseconds, request id."""
-
-
-def gunicorn_options(settings: Settings) -> dict[str, Any]:
-    """The gunicorn configuration for ``settings``."""
-    threads = settings.threads or settings.max_inflight + 2
-    return {
-        "bind": f"{settings.host}:{settings.port}",
-        "workers": max(1, settings.workers),
-        "worker_class": "gthread",
-        "threads": threads,
-        "worker_connections": max(100, threads * 4),
-        "accesslog": settings.access_log or None,
-        "access_log_format": ACCESS_LOG_FORMAT,
-        "errorlog": "-",
-        "graceful_timeout": int(settings.query_timeout) + 5,
-        "timeout": int(settings.query_timeout) + 30,
-        "keepalive": 5,
-        "limit_request_line": 0,  # the query string is limited by KG_MAX_BODY instead
-        "proc_name": "kg-serve",
-        "control_socket_disable": True,
-        "post_worker_init": _post_worker_init,
-        "worker_exit": _worker_exit,
-    }
-
-
-def _post_worker_init(worker: Any) -> None:
-    """Start the worker's first query process in the background, off the request path."""
-    runner = getattr(worker.wsgi, "extensions", {}).get(RUNNER)
-    warm = getattr(runner, "warm", None)
-    if warm is not None:
-        threading.Thread(target=warm, name="kg-warm", daemon=True).start()
-
-
-def _worker_exit(arbiter: Any, worker: Any) -> None:
-    """Stop the worker's query processes; exit at once if query threads still run.
-
-    Query threads are inside pyoxigraph and cannot be stopped; letting the interpreter
-    finalise around them crashes the process (SIGSEGV). The hook also runs in the arbiter
-    when it reaps a vanished worker, where it must do nothing.
-    """
-    if os.getpid() != worker.pid:
-        return
-    app = getattr(worker, "wsgi", None)
-    runner = getattr(app, "extensions", {}).get(RUNNER)
-    if runner is None:
-        return
-    runner.close()
-    if runner.in_use > 0:
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+WORKER_SETTINGS = "DUIKOU_SERVE_SETTINGS"
+"""Environment variable that hands the parsed settings to the worker processes."""
 
 
 def serve(settings: Settings, *, dev: bool = False) -> None:
@@ -87,24 +41,59 @@ def serve(settings: Settings, *, dev: bool = False) -> None:
         create_app(settings).run(host=settings.host, port=settings.port, debug=True,
                                  use_reloader=True, use_debugger=False, threaded=True)
         return
+    server_options(settings)  # fail before setting anything up
+    os.environ[WORKER_SETTINGS] = base64.b64encode(pickle.dumps(settings)).decode()
+    from granian import Granian
 
-    from gunicorn.app.base import BaseApplication
+    Granian("kg.web.server:worker_app", **server_options(settings)).serve()
 
-    class KGApplication(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in gunicorn_options(settings).items():
-                self.cfg.set(key, value)
 
-        def load(self) -> Any:
-            from kg.web import create_app
-            from kg.web.executor import QueryProcesses
+def server_options(settings: Settings) -> dict[str, Any]:
+    """The granian configuration for ``settings``."""
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
 
-            app = create_app(settings)
-            app.config["KG_RETIRE_ON_TIMEOUT"] = True
-            if not is_remote(settings.store):
-                app.extensions[RUNNER] = QueryProcesses(
-                    settings.store, settings.max_inflight, settings.queue_timeout,
-                    settings.query_timeout)
-            return app
+    threads = settings.threads or settings.max_inflight + 2
+    return {
+        "factory": True,
+        "interface": Interfaces.WSGI,
+        "address": settings.host,
+        "port": settings.port,
+        "workers": max(1, settings.workers),
+        "blocking_threads": threads,
+        "websockets": False,
+        # the query string may be as long as a body (KG_MAX_BODY), plus the headers
+        "http1_settings": HTTP1Settings(header_read_timeout=10_000,
+                                        max_buffer_size=settings.max_body + 64 * 1024),
+        "log_access": False,  # written by kg.web.wsgi, with the request id and size
+        "respawn_failed_workers": True,
+        "respawn_interval": 0.5,
+        "workers_kill_timeout": int(settings.query_timeout) + 5,
+    }
 
-    KGApplication().run()
+
+def worker_app() -> Any:
+    """The WSGI application of one worker process (granian calls it after the fork)."""
+    from kg.web import create_app
+    from kg.web.context import RUNNER
+    from kg.web.executor import QueryProcesses
+    from kg.web.wsgi import served
+
+    # Until granian installs the worker's own handlers (after this returns), the worker has
+    # the arbiter's, inherited across the fork: a SIGTERM sent while the app loads (a
+    # shutdown racing a respawn) would be lost and the worker would serve on. Dying of it
+    # is right.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    settings: Settings = pickle.loads(base64.b64decode(os.environ[WORKER_SETTINGS]))
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="[%(levelname)s] %(name)s: %(message)s")
+    app = create_app(settings)
+    if not is_remote(settings.store):
+        processes = QueryProcesses(settings.store, settings.max_inflight,
+                                   settings.queue_timeout, settings.query_timeout)
+        app.extensions[RUNNER] = processes
+        atexit.register(processes.close)
+        # the first query process starts now, off the request path
+        threading.Thread(target=processes.warm, name="kg-warm", daemon=True).start()
+    return served(app, settings)

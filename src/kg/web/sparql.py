@@ -22,7 +22,7 @@ from kg.web import context
 from kg.web.cache import CachedAnswer, ResultCache, cacheable
 from kg.web.errors import HttpError, error_response
 from kg.web.executor import QueryJob, QueryRunner
-from kg.web.limits import Busy, TimedOut, retire_worker
+from kg.web.limits import Busy, TimedOut
 from kg.web.negotiation import NotAcceptable, choose, prefers
 from kg.web.service_description import DescriptionCache
 
@@ -161,9 +161,9 @@ def run_query(text: str, params: MultiDict) -> Response:
                              "KG_QUEUE_TIMEOUT); try again shortly",
                         {"Retry-After": "1"}) from None
     except TimedOut:
-        return _timed_out(settings.query_timeout, retire=not runner.stops_overruns)
+        return _timed_out(settings.query_timeout, stopped=runner.stops_overruns)
     except QueryTimeout:  # a remote store stopped the query itself: nothing left running
-        return _timed_out(settings.query_timeout, retire=False)
+        return _timed_out(settings.query_timeout, stopped=True)
     except SyntaxError as e:
         raise HttpError(400, f"malformed query: {e}") from None
     except StoreError as e:
@@ -204,18 +204,14 @@ def _cached_response(answer: CachedAnswer, state: str) -> Response:
     return resp
 
 
-def _timed_out(limit: float, *, retire: bool = True) -> Response:
-    resp = error_response(503, f"the query did not finish within the time limit of {limit:g} s "
+def _timed_out(limit: float, *, stopped: bool) -> Response:
+    """The 503 for a query over the time limit; ``stopped`` says whether its work ended."""
+    if not stopped:
+        log.warning("a query overran its time limit of %g s; it cannot be stopped on a "
+                    "thread and keeps running in the background until it ends", limit)
+    return error_response(503, f"the query did not finish within the time limit of {limit:g} s "
                                "(KG_QUERY_TIMEOUT) and was stopped; simplify it or add a LIMIT",
-                          {"Retry-After": "1", "Connection": "close"})
-    if not retire:
-        return resp
-    if current_app.config.get("KG_RETIRE_ON_TIMEOUT"):
-        resp.call_on_close(retire_worker)
-    else:
-        log.warning("a query overran its time limit of %g s; in this mode (--dev) it keeps "
-                    "running in the background until it ends", limit)
-    return resp
+                          {"Retry-After": "1"})
 
 
 def _check_targets(text: str, base_iri: str) -> None:
