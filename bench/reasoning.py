@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                    f"**different**: fast misses {len(missing):,} and adds {len(extra):,}")
         for label, diff in (("missing in fast", missing), ("extra in fast", extra)):
             for triple in sorted(diff, key=str)[:5]:
-                verdict += f"\n- {label}: `{' '.join(t.n3() for t in triple)}`"
+                verdict += f"\n- {label}: `{triple}`"
     else:
         verdict = "not compared: a reasoner did not finish within the budget"
     body = (

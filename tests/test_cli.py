@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -272,7 +271,6 @@ def test_killed_build_leaves_previous_store(tmp_path: Path) -> None:
     for line in proc.stderr:  # wait until it is reasoning, then kill it
         if line.startswith("reason"):
             break
-    time.sleep(0.5)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     proc.stderr.close()

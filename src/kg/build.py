@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -37,10 +38,12 @@ from kg.store import (
     new_build_id,
     write_lock,
 )
-from kg.terms import quads_to_graph, triples_to_quads
+from kg.terms import quads_to_graph
 from kg.validation import ValidationReport, load_shapes, validate
 
 log = logging.getLogger(__name__)
+
+INFERRED = str(Graphs.INFERRED)
 
 
 class Progress(Protocol):
@@ -106,6 +109,12 @@ def graphs_as_rdflib(db: ox.Store, graphs: Sequence[str]) -> Graph:
     )
 
 
+def inferred_quads(inferred: Sequence[ox.Triple]) -> list[ox.Quad]:
+    """The reasoner's triples as quads of the inferred graph."""
+    graph = ox.NamedNode(INFERRED)
+    return [ox.Quad(s, p, o, graph) for s, p, o in inferred]
+
+
 def validate_store(db: ox.Store, shapes_path: Path) -> ValidationReport:
     """Validate every graph but the ontology against the shapes, with the ontology's class
     hierarchy available to the validator."""
@@ -132,8 +141,9 @@ def run_build(options: BuildOptions, progress: Progress | None = None) -> BuildR
     """Build the store from the inputs; raises a :class:`~kg.errors.KGError` on bad input
     or data that fails validation, leaving any previous store untouched.
 
-    The inputs are parsed straight into the new generation's database, under the store's
-    write lock; the generation is published only when every stage succeeded.
+    The stages work on a database in memory (reading it back for reasoning is several times
+    faster than from disk); the last stage writes it to the new generation's database, under
+    the store's write lock, and the generation is published only when every stage succeeded.
     """
     progress = progress or SilentProgress()
     get_reasoner(options.reasoner)  # an unknown reasoner fails before any work
@@ -149,14 +159,28 @@ def run_build(options: BuildOptions, progress: Progress | None = None) -> BuildR
         gen = Generation(store_path)
         try:
             db = gen.create()
-            loaded, report, inferred = _load_validate_reason(db, options, progress, stages)
-
+            work = ox.Store()
+            copy = _Copy(work, db, gen.path / "asserted.nq")
+            try:
+                loaded, report, inferred = _load_validate_reason(work, options, progress,
+                                                                 stages, copy.start)
+            except BaseException:
+                copy.join()
+                raise
             progress.start("store")
             t = time.perf_counter()
-            db.bulk_extend(triples_to_quads(inferred, str(Graphs.INFERRED)))
+            counts = count_graphs(work)
+            copy.join()
+            copy.check()
+            del work
+            if inferred:  # each triple once, none asserted: the reasoners' contract
+                db.bulk_load(ox.serialize(inferred, format=ox.RdfFormat.N_TRIPLES),
+                             format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(INFERRED))
+                counts[INFERRED] = len(inferred)
+                counts = dict(sorted(counts.items()))
+            del inferred
             db.flush()
             db.optimize()
-            counts = count_graphs(db)
             del db
             _timed(progress, stages, "store", sum(counts.values()), t, str(gen.path))
             info = _build_info(gen.build_id, options, counts, loaded.files, stages)
@@ -167,6 +191,35 @@ def run_build(options: BuildOptions, progress: Progress | None = None) -> BuildR
     return BuildResult(info, stages, report)
 
 
+class _Copy(threading.Thread):
+    """Writes the asserted quads of the in-memory database to the generation's database
+    while the reasoner runs (pyoxigraph releases the GIL while it loads), through an
+    N-Quads file beside it, removed afterwards."""
+
+    def __init__(self, source: ox.Store, target: ox.Store, spool: Path) -> None:
+        super().__init__(name="kg-store-copy", daemon=True)
+        self.source, self.target, self.spool = source, target, spool
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.source.dump(str(self.spool), format=ox.RdfFormat.N_QUADS)
+            self.target.bulk_load(path=str(self.spool), format=ox.RdfFormat.N_QUADS)
+        except BaseException as e:  # re-raised in the building thread by check()
+            self.error = e
+        finally:
+            self.spool.unlink(missing_ok=True)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.is_alive() or self.ident is not None:
+            super().join(timeout)
+
+    def check(self) -> None:
+        """Raise what went wrong in the copy, if anything."""
+        if self.error is not None:
+            raise self.error
+
+
 def _timed(progress: Progress, stages: list[StageResult], stage: str, triples: int,
            started: float, detail: str = "") -> None:
     seconds = time.perf_counter() - started
@@ -175,8 +228,10 @@ def _timed(progress: Progress, stages: list[StageResult], stage: str, triples: i
 
 
 def _load_validate_reason(db: ox.Store, options: BuildOptions, progress: Progress,
-                          stages: list[StageResult]) -> tuple:
-    """The stages every build shares: ``(loaded, validation report, inferred triples)``."""
+                          stages: list[StageResult],
+                          before_reasoning: Callable[[], None] | None = None) -> tuple:
+    """The stages every build shares: ``(loaded, validation report, inferred triples)``;
+    ``before_reasoning`` is called once the inputs are loaded and valid."""
     reasoner = get_reasoner(options.reasoner)
     shapes_path = default_shapes(options) if options.validate else None
     progress.start("load")
@@ -195,6 +250,8 @@ def _load_validate_reason(db: ox.Store, options: BuildOptions, progress: Progres
         if not report.conforms:
             raise ValidationFailed(report.text(), len(report.violations))
 
+    if before_reasoning is not None:
+        before_reasoning()
     progress.start("reason")
     t = time.perf_counter()
     inferred = reasoner(db)
@@ -228,7 +285,7 @@ def _run_remote_build(options: BuildOptions, location: RemoteLocation,
         with tempfile.TemporaryDirectory(prefix="kg-remote-build-") as tmp:
             db = ox.Store(tmp)
             loaded, report, inferred = _load_validate_reason(db, options, progress, stages)
-            db.bulk_extend(triples_to_quads(inferred, str(Graphs.INFERRED)))
+            db.bulk_extend(inferred_quads(inferred))
             db.flush()
             counts = count_graphs(db)
             info = _build_info(new_build_id(), options, counts, loaded.files, stages)

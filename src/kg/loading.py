@@ -153,21 +153,67 @@ def read_bytes(path: Path) -> bytes:
         raise InputError(f"cannot read the file ({e.__class__.__name__}: {e})", path) from e
 
 
-def parse_rdf(path: Path) -> list[ox.Quad]:
-    """All quads of one RDF file; triples come in the default graph."""
+def _rdf_bytes(path: Path) -> tuple[bytes, ox.RdfFormat]:
+    """The content of an RDF file and its syntax; refuses unknown syntaxes and empty files."""
     fmt = rdf_format(path)
     if fmt is None:
         raise InputError("not an RDF file", path)
     data = read_bytes(path)
     if not data.strip():
         raise InputError("the file is empty", path)
+    return data, fmt
+
+
+def _syntax_error(path: Path, fmt: ox.RdfFormat, e: Exception) -> InputError:
+    if isinstance(e, SyntaxError):
+        message = str(e.msg if hasattr(e, "msg") and e.msg else e)
+        return InputError(f"syntax error: {message}", path, e.lineno, e.offset)
+    return InputError(f"cannot parse as {fmt}: {e}", path)
+
+
+def _parse(data: bytes, fmt: ox.RdfFormat, path: Path) -> list[ox.Quad]:
     try:
         return list(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri()))
-    except SyntaxError as e:
-        message = str(e.msg if hasattr(e, "msg") and e.msg else e)
-        raise InputError(f"syntax error: {message}", path, e.lineno, e.offset) from e
-    except ValueError as e:
-        raise InputError(f"cannot parse as {fmt}: {e}", path) from e
+    except (SyntaxError, ValueError) as e:
+        raise _syntax_error(path, fmt, e) from e
+
+
+def parse_rdf(path: Path) -> list[ox.Quad]:
+    """All quads of one RDF file; triples come in the default graph."""
+    data, fmt = _rdf_bytes(path)
+    return _parse(data, fmt, path)
+
+
+def _load_rdf(db: ox.Store, item: InputFile, counts: dict[str, int]) -> int:
+    """Load one RDF file into ``db``: a triple syntax straight into the file's graph (parsed
+    in pyoxigraph, no Python objects per triple), a quad syntax keeping the graph names it
+    gives. Adds to ``counts`` (per graph) and returns the triples ``db`` gained; raises when
+    the file holds none."""
+    data, fmt = _rdf_bytes(item.path)
+    target = ox.NamedNode(item.graph)
+    before = len(db)
+    if fmt.supports_datasets:
+        quads = [
+            ox.Quad(q.subject, q.predicate, q.object, target)
+            if isinstance(q.graph_name, ox.DefaultGraph) else q
+            for q in _parse(data, fmt, item.path)
+        ]
+        if not quads:
+            raise InputError("the file holds no triples", item.path)
+        db.bulk_extend(quads)
+        for q in quads:
+            name = q.graph_name.value
+            counts[name] = counts.get(name, 0) + 1
+        return len(db) - before
+    try:
+        db.bulk_load(data, format=fmt, base_iri=item.path.resolve().as_uri(), to_graph=target)
+    except (SyntaxError, ValueError) as e:
+        raise _syntax_error(item.path, fmt, e) from e
+    gained = len(db) - before
+    if not gained and not _parse(data, fmt, item.path):
+        raise InputError("the file holds no triples", item.path)
+    counts[item.graph] = counts.get(item.graph, 0) + gained
+    return gained
 
 
 def load_into(
@@ -178,30 +224,29 @@ def load_into(
 ) -> LoadReport:
     """Parse the ontology and data inputs into their named graphs of ``db``.
 
-    Every file is checked before anything of it is added, so a bad file names itself
-    with its line and column. ``on_file`` is called after each file with the number of
-    triples it gave, so that the caller can show progress.
+    A bad file raises :class:`InputError` naming itself with its line and column. The
+    counts are of triples ``db`` gained (a triple given twice in a triple syntax counts
+    once); ``on_file`` is called after each file with that number, so that the caller can
+    show progress.
     """
     report = LoadReport()
     files = discover(list(ontology), "ontology") + discover(list(data), "data")
     for item in files:
-        quads = read_table_quads(item) if item.kind == "table" else parse_rdf(item.path)
-        if not quads:
-            raise InputError("the file holds no triples", item.path)
-        target = ox.NamedNode(item.graph)
-        placed = [
-            ox.Quad(q.subject, q.predicate, q.object, target)
-            if isinstance(q.graph_name, ox.DefaultGraph) else q
-            for q in quads
-        ]
-        db.bulk_extend(placed)
-        for q in placed:
-            name = q.graph_name.value
-            report.counts[name] = report.counts.get(name, 0) + 1
+        if item.kind == "table":
+            quads = read_table_quads(item)
+            if not quads:
+                raise InputError("the file holds no triples", item.path)
+            target = ox.NamedNode(item.graph)
+            before = len(db)
+            db.bulk_extend([ox.Quad(q.subject, q.predicate, q.object, target) for q in quads])
+            added = len(db) - before
+            report.counts[item.graph] = report.counts.get(item.graph, 0) + added
+        else:
+            added = _load_rdf(db, item, report.counts)
         report.files.append(item)
-        log.debug("read %s: %d triples into <%s>", item.path, len(quads), item.graph)
+        log.debug("read %s: %d triples into <%s>", item.path, added, item.graph)
         if on_file is not None:
-            on_file(item, len(quads))
+            on_file(item, added)
     return report
 
 

@@ -35,7 +35,9 @@ def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
 
 
 def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """A pyoxigraph term equal to an rdflib one."""
+    """A pyoxigraph term equal to an rdflib one (a pyoxigraph term is returned as is)."""
+    if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
+        return term
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):
@@ -50,7 +52,7 @@ def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 
 
 def triples_to_quads(triples: Iterable[Triple], graph: str) -> Iterator[ox.Quad]:
-    """pyoxigraph quads in the named graph ``graph`` for rdflib triples."""
+    """pyoxigraph quads in the named graph ``graph`` for rdflib (or pyoxigraph) triples."""
     g = ox.NamedNode(graph)
     for s, p, o in triples:
         yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), g)
