@@ -73,11 +73,45 @@ def run_wrk(url: str, seconds: float, connections: int) -> tuple[float, float, i
     return rps, float(p99.group(1)) * scale, int(errors.group(1)) if errors else 0
 
 
+def in_process_ms(db: object, text: str, seconds: float) -> float:
+    """Median milliseconds of evaluating ``text`` in process and writing its answer as
+    SPARQL JSON: the work the endpoint itself must do for one request."""
+    from kg.formats import RESULT_FORMATS
+    from kg.web.results import Spool, write_result
+
+    times: list[float] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline or len(times) < 20:
+        started = time.perf_counter()
+        write_result(db.query(text), RESULT_FORMATS[0], Spool(), 100_000)  # type: ignore[attr-defined]
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def run_wrk_one(url: str, seconds: float) -> float:
+    """Mean latency in ms of one connection sending requests back to back."""
+    out = subprocess.run(
+        ["wrk", "-t1", "-c1", f"-d{seconds:g}s", "-H",
+         "Accept: application/sparql-results+json", url],
+        capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    mean = re.search(r"Latency\s+([\d.]+)(us|ms|s)\b", out)
+    return float(mean.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[mean.group(2)]
+
+
+def build_lubm(store: Path, scale: int) -> None:
+    subprocess.run([sys.executable, "-m", "kg", "build", "--ontology",
+                    str(LUBM / "univ-bench.owl"), "--data", str(LUBM / f"lubm{scale}.nt.gz"),
+                    "--store", str(store), "--quiet"], check=True, timeout=1800)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=4)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--lubm", type=int, default=1, choices=(1, 10),
+                        help="LUBM scale: 1 (~150k triples closed) or 10 (~1.9M)")
+    parser.add_argument("--store", type=Path, help="serve this built store instead")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None or oxigraph_binary() is None:
@@ -85,31 +119,33 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="kg-peers-") as tmp_name:
         tmp = Path(tmp_name)
-        store = tmp / "store"
-        subprocess.run([sys.executable, "-m", "kg", "build", "--ontology",
-                        str(LUBM / "univ-bench.owl"), "--data", str(LUBM / "lubm1.nt.gz"),
-                        "--store", str(store), "--quiet"], check=True, timeout=600)
+        store = args.store or tmp / "store"
+        if args.store is None:
+            build_lubm(store, args.lubm)
         dump = tmp / "all.nq"
         db = open_store(store)
         ox.serialize(db.quads(), str(dump), format=ox.RdfFormat.N_QUADS)
         triples = sum(db.info.counts.values())
         ox_db = tmp / "oxigraph"
         subprocess.run([oxigraph_binary(), "load", "--location", str(ox_db), "--file",
-                        str(dump)], check=True, timeout=300, capture_output=True)
+                        str(dump)], check=True, timeout=1800, capture_output=True)
 
-        kg_port, ox_port = free_port(), free_port()
+        ports = {name: free_port() for name in SERVERS}
+        kg = [sys.executable, "-m", "kg", "serve", "--store", str(store), "--access-log", ""]
         servers = {
             "kg serve": subprocess.Popen(
-                [sys.executable, "-m", "kg", "serve", "--store", str(store), "--port",
-                 str(kg_port), "--access-log", ""], stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL),
+                [*kg, "--port", str(ports["kg serve"])],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+            "kg serve, cache off": subprocess.Popen(
+                [*kg, "--port", str(ports["kg serve, cache off"]), "--cache-mb", "0"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
             "Oxigraph server": subprocess.Popen(
                 [oxigraph_binary(), "serve-read-only", "--location", str(ox_db), "--bind",
-                 f"127.0.0.1:{ox_port}", "--union-default-graph"],
+                 f"127.0.0.1:{ports['Oxigraph server']}", "--union-default-graph"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         }
-        urls = {"kg serve": f"http://127.0.0.1:{kg_port}/sparql",
-                "Oxigraph server": f"http://127.0.0.1:{ox_port}/query"}
+        urls = {name: f"http://127.0.0.1:{port}/{'query' if 'Oxigraph' in name else 'sparql'}"
+                for name, port in ports.items()}
         try:
             for url in urls.values():
                 wait(url)
@@ -121,46 +157,76 @@ def main() -> None:
                         r = run_wrk(f"{url}?query={encoded}", args.seconds, args.connections)
                         results.setdefault((qname, sname), []).append(r)
                 print(f"cycle {cycle + 1}/{args.cycles} done", file=sys.stderr)
+            overhead: dict[str, tuple[float, float, float]] = {}
+            for qname, q in QUERIES.items():
+                encoded = urllib.parse.quote(query_text(q))
+                one = {s: run_wrk_one(f"{urls[s]}?query={encoded}", 3)
+                       for s in ("kg serve, cache off", "Oxigraph server")}
+                overhead[qname] = (in_process_ms(db, query_text(q), 3),
+                                   one["kg serve, cache off"], one["Oxigraph server"])
         finally:
             for p in servers.values():
                 p.terminate()
                 p.wait(30)
 
-    lines = [
-        SECTION, "",
-        f"`.venv/bin/python bench/http_peers.py --cycles {args.cycles} --seconds "
-        f"{args.seconds:g} --connections {args.connections}` — run "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on this 2-core machine (the "
-        "client shares the cores with the servers). LUBM(1) built with `kg build` "
-        f"({triples:,} triples with the inferred graph); `kg serve` with its defaults (2 "
-        "gthread workers, limits, allow-list; access log off) against `oxigraph "
-        "serve-read-only --union-default-graph` on the same quads; `wrk -t2 "
-        f"-c{args.connections}`, each server loaded in turn for {args.seconds:g} s per query "
-        "and cycle; ratios taken within a cycle, medians over the cycles.", "",
-        "| query | kg serve req/s | Oxigraph req/s | ratio (median) | kg p99 ms | "
-        "Oxigraph p99 ms | non-2xx (kg / Oxigraph) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for qname in QUERIES:
-        ours, theirs = results[(qname, "kg serve")], results[(qname, "Oxigraph server")]
-        ratio = statistics.median(a[0] / b[0] for a, b in zip(ours, theirs, strict=True))
-        lines.append(
-            f"| {qname} | {statistics.median(r[0] for r in ours):,.0f} | "
-            f"{statistics.median(r[0] for r in theirs):,.0f} | {ratio:.2f}× | "
-            f"{statistics.median(r[1] for r in ours):.1f} | "
-            f"{statistics.median(r[1] for r in theirs):.1f} | "
-            f"{sum(r[2] for r in ours)} / {sum(r[2] for r in theirs)} |")
-    table = "\n".join(lines) + "\n"
+    table = report(args, triples, results, overhead)
     print(table)
     if not args.no_write:
+        section = SECTION if args.lubm == 1 else f"{SECTION} at LUBM({args.lubm})"
+        table = table.replace(SECTION, section, 1)
         text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Results\n"
-        start = text.find(SECTION)
+        start = text.find(section + "\n")
         if start == -1:
             text = text.rstrip("\n") + "\n\n" + table
         else:
-            end = text.find("\n## ", start + len(SECTION))
+            end = text.find("\n## ", start + len(section))
             text = text[:start] + table + ("" if end == -1 else text[end:])
         RESULTS.write_text(text, encoding="utf-8")
+
+
+SERVERS = ("kg serve", "kg serve, cache off", "Oxigraph server")
+
+
+def report(args: argparse.Namespace, triples: int,
+           results: dict[tuple[str, str], list[tuple[float, float, int]]],
+           overhead: dict[str, tuple[float, float, float]]) -> str:
+    lines = [
+        SECTION, "",
+        f"`.venv/bin/python bench/http_peers.py --cycles {args.cycles} --seconds "
+        f"{args.seconds:g} --connections {args.connections} --lubm {args.lubm}` — run "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on this 2-core machine (the "
+        f"client shares the cores with the servers). LUBM({args.lubm}) built with `kg build` "
+        f"({triples:,} triples with the inferred graph); `kg serve` with its defaults (granian, "
+        "2 workers, limits, allow-list, query processes; access log off), once with the "
+        "answer cache and once without (`--cache-mb 0`), against `oxigraph serve-read-only "
+        f"--union-default-graph` on the same quads; `wrk -t2 -c{args.connections}`, each "
+        f"server loaded in turn for {args.seconds:g} s per query and cycle; ratios taken "
+        "within a cycle, medians over the cycles.", "",
+        "| query | server | req/s | ratio to Oxigraph (median) | p99 ms | p99 ratio | "
+        "non-2xx |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for qname in QUERIES:
+        theirs = results[(qname, "Oxigraph server")]
+        for sname in SERVERS:
+            ours = results[(qname, sname)]
+            ratio = statistics.median(a[0] / b[0] for a, b in zip(ours, theirs, strict=True))
+            p99 = statistics.median(a[1] / b[1] for a, b in zip(ours, theirs, strict=True))
+            lines.append(
+                f"| {qname} | {sname} | {statistics.median(r[0] for r in ours):,.0f} | "
+                f"{ratio:.2f}× | {statistics.median(r[1] for r in ours):.1f} | {p99:.2f}× | "
+                f"{sum(r[2] for r in ours)} |")
+    lines += [
+        "", "Per-request overhead at one client (`wrk -t1 -c1`, mean latency, 3 s each) over "
+        "evaluating the query in process and writing its JSON answer (median); `kg serve` "
+        "without the answer cache, so every request is evaluated:", "",
+        "| query | in process ms | kg serve ms | overhead ms | Oxigraph server ms |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for qname, (inproc, ours, theirs) in overhead.items():
+        lines.append(f"| {qname} | {inproc:.2f} | {ours:.2f} | {ours - inproc:.2f} | "
+                     f"{theirs:.2f} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from kg.build import BuildOptions, run_build
 from kg.config import Settings
 from kg.store import apply_update
 from kg.web import create_app
 from kg.web.cache import CachedAnswer, ResultCache, cacheable
+from kg.web.context import RESULTS
+from kg.web.wsgi import served
 
 FIXTURE = Path(__file__).parent / "fixtures" / "endpoint"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
@@ -87,3 +90,58 @@ def test_cache_can_be_turned_off(store: Path) -> None:
     client = create_app(Settings.from_env({"KG_CACHE_MB": "0"}, store=store)).test_client()
     for _ in range(2):
         assert client.get("/sparql", query_string={"query": COUNT}).headers["X-KG-Cache"] == "off"
+
+
+# --- whole GET responses, kept in the WSGI layer (kg.web.wsgi.RepeatedAnswers) -----------
+
+
+def served_client(store: Path, **overrides: object) -> FlaskClient:
+    """A test client of the app as ``kg serve`` wraps it (repeated answers, no access log)."""
+    settings = Settings.from_env({}, store=store, access_log="", **overrides)
+    app = create_app(settings)
+    app.wsgi_app = served(app.wsgi_app, settings)  # type: ignore[method-assign]
+    return app.test_client()
+
+
+def test_repeated_get_is_answered_without_flask(store: Path) -> None:
+    client = served_client(store)
+    first = client.get("/sparql", query_string={"query": COUNT},
+                       headers={"Origin": "https://example.org", "X-Request-Id": "abc"})
+    assert first.headers["X-KG-Cache"] == "miss" and first.headers["X-Request-Id"] == "abc"
+    again = client.get("/sparql", query_string={"query": COUNT},
+                       headers={"Origin": "https://example.org"})
+    assert again.headers["X-KG-Cache"] == "hit"
+    assert again.data == first.data
+    same = {"Content-Type", "Content-Length", "X-KG-Build-Id", "X-KG-Rows", "Vary",
+            "Access-Control-Allow-Origin"}
+    assert {h: again.headers.get(h) for h in same} == {h: first.headers.get(h) for h in same}
+    assert again.headers["X-Request-Id"] not in ("abc", first.headers["X-Request-Id"])
+    # the layer answered it: the app's own cache saw only the first request
+    assert len(client.application.extensions[RESULTS]) == 1
+
+
+def test_repeated_answers_follow_the_request_and_the_build(store: Path) -> None:
+    client = served_client(store)
+    as_json = client.get("/sparql", query_string={"query": COUNT})
+    as_csv = client.get("/sparql", query_string={"query": COUNT},
+                        headers={"Accept": "text/csv"})
+    assert as_csv.headers["X-KG-Cache"] == "miss"  # Accept is part of the key
+    assert as_csv.data != as_json.data
+    assert client.get("/sparql", query_string={"query": COUNT},
+                      headers={"Accept": "text/csv"}).headers["X-KG-Cache"] == "hit"
+    apply_update(store, "INSERT DATA { GRAPH <https://example.org/g> { "
+                        "<https://example.org/s> <https://example.org/p> 1 } }")
+    after = client.get("/sparql", query_string={"query": COUNT})
+    assert after.headers["X-KG-Cache"] == "miss"
+    assert after.headers["X-KG-Build-Id"] != as_json.headers["X-KG-Build-Id"]
+
+
+def test_uncacheable_and_failed_requests_are_never_repeated(store: Path) -> None:
+    client = served_client(store)
+    for _ in range(2):
+        r = client.get("/sparql", query_string={"query": "SELECT (RAND() AS ?r) {}"})
+        assert r.headers["X-KG-Cache"] == "off"
+        assert client.get("/sparql", query_string={"query": "SELECT * {"}).status_code == 400
+    off = served_client(store, cache_mb=0)
+    for _ in range(2):
+        assert off.get("/sparql", query_string={"query": COUNT}).headers["X-KG-Cache"] == "off"

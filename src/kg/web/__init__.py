@@ -34,7 +34,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions[context.DESCRIPTIONS] = DescriptionCache()
     # A remote server can change behind our back (its build id would not), so its
     # answers are not cached.
-    cache_bytes = 0 if is_remote(settings.store) else settings.cache_mb * 1024 * 1024
+    # Half of KG_CACHE_MB; kg serve gives the other half to whole GET responses (kg.web.wsgi).
+    cache_bytes = 0 if is_remote(settings.store) else settings.cache_mb * 1024 * 1024 // 2
     app.extensions[context.RESULTS] = ResultCache(cache_bytes)
     app.extensions[context.SERVICE_ALLOW] = parse_allow_list(settings.service_allow)
 

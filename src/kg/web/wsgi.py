@@ -1,20 +1,35 @@
-"""The WSGI layer between the HTTP server and the Flask app: the access log.
+"""The WSGI layer between the HTTP server and the Flask app: repeated answers, and the
+access log.
 
-One line per request, written when the response has been sent: client, request line,
-status, body bytes, milliseconds and the request id (``X-Request-Id``), which also names
-the request in error log lines. The request line is cut at :data:`MAX_LINE` characters,
-since a query string may be a megabyte long.
+**Repeated answers.** A ``GET /sparql`` whose answer the app served from its answer cache
+(:mod:`kg.web.cache`) is kept here as the whole HTTP response, keyed by everything it
+depends on: the store generation (one ``readlink``), the query string, ``Accept``,
+``Origin`` and the host. The same request again is answered from memory without entering
+Flask: on a lookup Flask's request handling costs several times the query itself. Only
+answers the app marked cacheable (``X-KG-Cache``) are kept, so the rules for what may be
+cached (no ``SERVICE``, no ``RAND()``…) stay in one place; each copy gets a request id of
+its own and says ``X-KG-Cache: hit``.
+
+**Access log.** One line per request, written when the response has been sent: client,
+request line, status, body bytes, milliseconds and the request id (``X-Request-Id``), which
+also names the request in error log lines. The request line is cut at :data:`MAX_LINE`
+characters, since a query string may be a megabyte long.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import random
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from kg.config import Settings
+from kg.web.cache import CachedAnswer, CacheKey, ResultCache
 
 MAX_LINE = 2000
 """Characters of the request line kept in the access log."""
@@ -39,7 +54,9 @@ def access_logger(target: str) -> logging.Logger | None:
 
 
 def served(app: WSGIApp, settings: Settings) -> WSGIApp:
-    """``app`` with the access log of ``settings`` (unchanged when it is off)."""
+    """``app`` with the repeated-answer cache and the access log of ``settings``."""
+    if isinstance(settings.store, Path) and settings.cache_mb > 0:
+        app = RepeatedAnswers(app, settings.store, settings.cache_mb * 1024 * 1024 // 2)
     logger = access_logger(settings.access_log)
     if logger is None:
         return app
@@ -75,6 +92,70 @@ def _line(environ: dict[str, Any], seen: dict[str, Any], sent: int, seconds: flo
     size = seen.get("length", sent)
     return (f'{environ.get("REMOTE_ADDR", "-")} "{request}" {seen.get("status", "-")} '
             f'{size}B {seconds * 1000:.1f}ms rid={seen.get("rid", "-")}')
+
+
+SPARQL_PATHS = frozenset({"/sparql", "/sparql/"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RepeatedAnswers:
+    """Answer a repeated cacheable ``GET /sparql`` from memory, without calling ``app``."""
+
+    def __init__(self, app: WSGIApp, store: Path, max_bytes: int) -> None:
+        self.app = app
+        self.store = store
+        self.cache = ResultCache(max_bytes)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse
+                 ) -> Iterable[bytes]:
+        if (environ.get("REQUEST_METHOD") != "GET"
+                or environ.get("PATH_INFO") not in SPARQL_PATHS
+                or not environ.get("QUERY_STRING")):
+            return self.app(environ, start_response)
+        try:
+            generation = os.readlink(self.store)
+        except OSError:
+            return self.app(environ, start_response)
+        key = (generation, environ.get("SCRIPT_NAME", ""), environ["PATH_INFO"],
+               environ["QUERY_STRING"], environ.get("HTTP_ACCEPT"),
+               environ.get("HTTP_ORIGIN"), environ.get("HTTP_HOST"),
+               environ.get("wsgi.url_scheme"))
+        answer = self.cache.get(key)
+        if answer is not None:
+            incoming = environ.get("HTTP_X_REQUEST_ID", "")
+            rid = incoming if _REQUEST_ID.match(incoming) else f"{random.getrandbits(64):016x}"
+            start_response("200 OK", [*answer.headers, ("X-Request-Id", rid)])
+            return [answer.body]
+        return self._remember(key, generation, environ, start_response)
+
+    def _remember(self, key: CacheKey, generation: str, environ: dict[str, Any],
+                  start_response: StartResponse) -> Iterable[bytes]:
+        """Call the app; keep its answer if the app says it is a cacheable one."""
+        seen: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def start(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            seen.append((status, headers))
+            return start_response(status, headers, *exc)
+
+        body = self.app(environ, start)
+        if not seen or not seen[0][0].startswith("200 "):
+            return body
+        headers = {name.lower(): value for name, value in seen[0][1]}
+        length = headers.get("content-length", "")
+        if (headers.get("x-kg-cache") not in ("hit", "miss")
+                or Path(generation).name != headers.get("x-kg-build-id")
+                or not length.isdigit() or int(length) > self.cache.max_entry):
+            return body
+        try:
+            data = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        kept = tuple((name, "hit" if name.lower() == "x-kg-cache" else value)
+                     for name, value in seen[0][1] if name.lower() != "x-request-id")
+        self.cache.put(key, CachedAnswer(data, headers.get("content-type", ""), kept))
+        return [data]
 
 
 class _Logged:
