@@ -23,7 +23,7 @@ RESULTS = BENCH / "RESULTS.md"
 LUBM = ROOT.parent / "shared" / "bench-data" / "lubm"
 KG = [sys.executable, "-m", "kg"]
 
-PACKAGES = ("duikou-kg", "rdflib", "pyoxigraph", "owlrl", "reasonable", "pyshacl")
+PACKAGES = ("duikou-kg", "rdflib", "pyoxigraph", "owlrl", "pyshacl")
 
 
 def cpu_model() -> str:

@@ -63,14 +63,16 @@ def wait(url: str, seconds: float = 60) -> None:
 def run_wrk(url: str, seconds: float, connections: int) -> tuple[float, float, int]:
     """(requests/s, p99 ms, non-2xx count) of one wrk slice."""
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "30s",
          "-H", "Accept: application/sparql-results+json", url],
         capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rps, float(p99.group(1)) * scale, int(errors.group(1)) if errors else 0
+    timeouts = re.search(r"timeout (\d+)", out)
+    return (rps, float(p99.group(1)) * scale,
+            (int(errors.group(1)) if errors else 0) + (int(timeouts.group(1)) if timeouts else 0))
 
 
 def in_process_ms(db: object, text: str, seconds: float) -> float:
@@ -187,6 +189,10 @@ def main() -> None:
 SERVERS = ("kg serve", "kg serve, cache off", "Oxigraph server")
 
 
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
 def report(args: argparse.Namespace, triples: int,
            results: dict[tuple[str, str], list[tuple[float, float, int]]],
            overhead: dict[str, tuple[float, float, float]]) -> str:
@@ -203,15 +209,15 @@ def report(args: argparse.Namespace, triples: int,
         f"server loaded in turn for {args.seconds:g} s per query and cycle; ratios taken "
         "within a cycle, medians over the cycles.", "",
         "| query | server | req/s | ratio to Oxigraph (median) | p99 ms | p99 ratio | "
-        "non-2xx |",
+        "non-2xx or timed out |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for qname in QUERIES:
         theirs = results[(qname, "Oxigraph server")]
         for sname in SERVERS:
             ours = results[(qname, sname)]
-            ratio = statistics.median(a[0] / b[0] for a, b in zip(ours, theirs, strict=True))
-            p99 = statistics.median(a[1] / b[1] for a, b in zip(ours, theirs, strict=True))
+            ratio = statistics.median(_ratio(a[0], b[0]) for a, b in zip(ours, theirs, strict=True))
+            p99 = statistics.median(_ratio(a[1], b[1]) for a, b in zip(ours, theirs, strict=True))
             lines.append(
                 f"| {qname} | {sname} | {statistics.median(r[0] for r in ours):,.0f} | "
                 f"{ratio:.2f}× | {statistics.median(r[1] for r in ours):.1f} | {p99:.2f}× | "

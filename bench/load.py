@@ -170,11 +170,11 @@ def start_server(store: Path, port: int, args: argparse.Namespace, logs: Path
     raise SystemExit("kg serve did not become healthy")
 
 
-def rss(arbiter: int) -> tuple[int, int, int, int]:
-    """(arbiter RSS, workers' RSS summed, number of workers, RSS of the workers' query
+def rss(main: int) -> tuple[int, int, int, int]:
+    """(main process RSS, workers' RSS summed, number of workers, RSS of the workers' query
     processes and forkservers summed) in bytes."""
     try:
-        parent = psutil.Process(arbiter)
+        parent = psutil.Process(main)
         children = parent.children()
         workers = sum(c.memory_info().rss for c in children if c.is_running())
         helpers = 0
@@ -268,7 +268,7 @@ def report(samples: list[Sample], seconds: float, heavy_from: float, started: fl
         f"{(end_mem[2] + end_mem[4]) / 2**20:.0f} MiB; least-squares slope {slope:+.2f} MiB "
         "per sample; a killed query process is replaced by a fresh one, so its memory "
         "restarts then):\n\n"
-        + table(["time", "arbiter", "workers", "worker processes", "query processes"],
+        + table(["time", "main process", "workers", "worker processes", "query processes"],
                 mem_rows),
     ])
 

@@ -1,4 +1,4 @@
-"""The server's process tree, read from ``/proc``: gunicorn workers, their query processes,
+"""The server's process tree, read from ``/proc``: the server's workers, their query processes,
 and the CPU time they spend."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ def _stats() -> dict[int, list[str]]:
     return found
 
 
-def worker_pids(arbiter: int) -> set[int]:
-    """The pids of the gunicorn workers: the children of the arbiter."""
-    return {pid for pid, fields in _stats().items() if int(fields[1]) == arbiter}
+def worker_pids(main: int) -> set[int]:
+    """The pids of the workers: the children of the server's main process."""
+    return {pid for pid, fields in _stats().items() if int(fields[1]) == main}
 
 
 def tree_pids(root: int) -> set[int]:
@@ -48,12 +48,12 @@ def tree_cpu_ticks(root: int) -> int:
     return sum(cpu_ticks(pid) for pid in tree_pids(root))
 
 
-def settled_workers(arbiter: int, count: int, timeout: float = 10) -> set[int]:
-    """The worker pids once ``count`` workers run (the arbiter starts them one by one)."""
+def settled_workers(main: int, count: int, timeout: float = 10) -> set[int]:
+    """The worker pids once ``count`` workers run (they start one by one)."""
     deadline = time.monotonic() + timeout
-    pids = worker_pids(arbiter)
+    pids = worker_pids(main)
     while len(pids) < count and time.monotonic() < deadline:
         time.sleep(0.1)
-        pids = worker_pids(arbiter)
+        pids = worker_pids(main)
     assert len(pids) == count, f"{len(pids)} workers, not {count}"
     return pids

@@ -77,7 +77,7 @@ def test_worker_killed_mid_query_is_replaced(fixture_store: Path,
         assert not thread.is_alive()
         # the client of the killed worker gets a closed connection (or a 5xx), not a hang
         assert "error" in outcome or outcome.get("status", 0) >= 500  # type: ignore[operator]
-        # the arbiter replaces the worker, and the next requests succeed
+        # granian replaces the worker, and the next requests succeed
         deadline = time.monotonic() + 20
         after = worker_pids(srv.process.pid)
         while (busy in after or len(after) < 2) and time.monotonic() < deadline:

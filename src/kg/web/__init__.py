@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     store = open_store(settings.store, timeout=settings.query_timeout)
     app.extensions[context.STORE] = store
-    # Queries run on threads here; kg.web.server gives gunicorn workers on an embedded
+    # Queries run on threads here; kg.web.server gives its workers on an embedded
     # store killable query processes instead (kg.web.executor).
     app.extensions[context.RUNNER] = ThreadRunner(store, settings.max_inflight,
                                                   settings.queue_timeout)

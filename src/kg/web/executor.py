@@ -174,7 +174,7 @@ class _ChunkWriter:
 def _child_main(conn: multiprocessing.connection.Connection, location: StoreLocation,
                 timeout: float, worker: int) -> None:
     """A query process: open the store, then evaluate jobs until the pipe closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the arbiter's to handle
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main server process's to handle
     _die_with(worker)
     failure = ""
     try:

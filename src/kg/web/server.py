@@ -80,7 +80,7 @@ def worker_app() -> Any:
     from kg.web.wsgi import served
 
     # Until granian installs the worker's own handlers (after this returns), the worker has
-    # the arbiter's, inherited across the fork: a SIGTERM sent while the app loads (a
+    # the main process's, inherited across the fork: a SIGTERM sent while the app loads (a
     # shutdown racing a respawn) would be lost and the worker would serve on. Dying of it
     # is right.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
