@@ -1,15 +1,20 @@
-"""Our endpoint against the Oxigraph server on the same data, under the same load tool.
+"""Our endpoint against its peers on the same data, under the same load tool.
 
-Builds LUBM(1) with `kg build` (default reasoner), serves the store with `kg serve` (every
-endpoint feature on: limits, logging, the allow-list) and the same quads with
-`oxigraph serve-read-only --union-default-graph`, then loads each in turn with `wrk` for
-short slices, interleaved: this machine's CPU speed swings within seconds, so only ratios
+Builds LUBM(1) (or ``--lubm 10``) with `kg build` (default reasoner) or takes ``--store``,
+and serves it four ways: `kg serve` with every endpoint feature on (limits, logging off,
+the allow-list, query processes) once with its answer cache and once without
+(``--cache-mb 0``); the same quads with `oxigraph serve-read-only --union-default-graph`;
+and (at LUBM(1), if installed) the same triples with `rdflib-endpoint serve`. First the
+per-request overhead at one client over evaluating in process; then each server is loaded
+in turn with `wrk` for short slices, interleaved, waiting after each slice until every
+server is idle again: this machine's CPU speed swings within seconds, so only ratios
 taken within one cycle hold; the table gives the medians of those ratios.
 
     .venv/bin/python bench/http_peers.py [--cycles 5] [--seconds 4] [--connections 16]
 
-Needs `wrk` (Debian package) and the `oxigraph` server (PyPI, in the test extra). Bounded:
-cycles × 2 servers × 3 queries × seconds, plus the build (~15 s).
+Needs `wrk` (Debian package), the `oxigraph` server (PyPI, in the test extra) and
+`rdflib-endpoint` (PyPI, in the bench extra). Bounded: cycles × servers × 3 queries ×
+seconds, plus the build.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import psutil
 import pyoxigraph as ox
 import requests
 
@@ -40,7 +46,7 @@ QUERIES = {
     "cheap lookup": "SELECT ?p ?o WHERE { "
                     "<http://www.Department0.University0.edu/GraduateStudent1> ?p ?o }",
     "LUBM Q4 (selective join)": (LUBM / "queries" / "q4.rq"),
-    "LUBM Q14 (5,916 rows)": (LUBM / "queries" / "q14.rq"),
+    "LUBM Q14 (large result: 5,916 rows at LUBM(1))": (LUBM / "queries" / "q14.rq"),
 }
 
 
@@ -100,6 +106,34 @@ def run_wrk_one(url: str, seconds: float) -> float:
     return float(mean.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[mean.group(2)]
 
 
+def settle(servers: object, limit: float = 60) -> None:
+    """Wait until the servers are idle: a request wrk abandoned at the end of its slice
+    may still be evaluated, and would slow the next slice down."""
+    procs = []
+    for server in servers:  # type: ignore[attr-defined]
+        try:
+            root = psutil.Process(server.pid)
+            procs += [root, *root.children(recursive=True)]
+        except psutil.Error:
+            continue
+
+    def busy() -> float:
+        total = 0.0
+        for proc in procs:
+            try:
+                total += proc.cpu_percent(None)
+            except psutil.Error:
+                continue
+        return total
+
+    busy()  # the first reading only starts the count
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if busy() < 10:
+            return
+
+
 def build_lubm(store: Path, scale: int) -> None:
     subprocess.run([sys.executable, "-m", "kg", "build", "--ontology",
                     str(LUBM / "univ-bench.owl"), "--data", str(LUBM / f"lubm{scale}.nt.gz"),
@@ -114,6 +148,8 @@ def main() -> None:
     parser.add_argument("--lubm", type=int, default=1, choices=(1, 10),
                         help="LUBM scale: 1 (~150k triples closed) or 10 (~1.9M)")
     parser.add_argument("--store", type=Path, help="serve this built store instead")
+    parser.add_argument("--rdflib-endpoint", action=argparse.BooleanOptionalAction,
+                        default=None, help="also load rdflib-endpoint (default: at LUBM(1))")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None or oxigraph_binary() is None:
@@ -132,7 +168,12 @@ def main() -> None:
         subprocess.run([oxigraph_binary(), "load", "--location", str(ox_db), "--file",
                         str(dump)], check=True, timeout=1800, capture_output=True)
 
-        ports = {name: free_port() for name in SERVERS}
+        peers = SERVERS
+        with_rdflib = (args.lubm == 1 if args.rdflib_endpoint is None else args.rdflib_endpoint)
+        rdflib_endpoint = shutil.which("rdflib-endpoint", path=str(Path(sys.executable).parent))
+        if with_rdflib and rdflib_endpoint:
+            peers = (*SERVERS, RDFLIB)
+        ports = {name: free_port() for name in peers}
         kg = [sys.executable, "-m", "kg", "serve", "--store", str(store), "--access-log", ""]
         servers = {
             "kg serve": subprocess.Popen(
@@ -146,19 +187,20 @@ def main() -> None:
                  f"127.0.0.1:{ports['Oxigraph server']}", "--union-default-graph"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         }
-        urls = {name: f"http://127.0.0.1:{port}/{'query' if 'Oxigraph' in name else 'sparql'}"
+        if RDFLIB in ports:  # rdflib reads one graph: every triple, in the default graph
+            triples_file = tmp / "all.nt"
+            ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in db.quads()),
+                         str(triples_file), format=ox.RdfFormat.N_TRIPLES)
+            servers[RDFLIB] = subprocess.Popen(
+                [rdflib_endpoint, "serve", "--host", "127.0.0.1", "--port", str(ports[RDFLIB]),
+                 str(triples_file)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        paths = {"Oxigraph server": "query", RDFLIB: ""}
+        urls = {name: f"http://127.0.0.1:{port}/{paths.get(name, 'sparql')}"
                 for name, port in ports.items()}
         try:
             for url in urls.values():
-                wait(url)
-            results: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
-            for cycle in range(args.cycles):
-                for qname, q in QUERIES.items():
-                    encoded = urllib.parse.quote(query_text(q))
-                    for sname, url in urls.items():
-                        r = run_wrk(f"{url}?query={encoded}", args.seconds, args.connections)
-                        results.setdefault((qname, sname), []).append(r)
-                print(f"cycle {cycle + 1}/{args.cycles} done", file=sys.stderr)
+                wait(url, 300)
+            # first, while no abandoned heavy query still runs in any server
             overhead: dict[str, tuple[float, float, float]] = {}
             for qname, q in QUERIES.items():
                 encoded = urllib.parse.quote(query_text(q))
@@ -166,12 +208,21 @@ def main() -> None:
                        for s in ("kg serve, cache off", "Oxigraph server")}
                 overhead[qname] = (in_process_ms(db, query_text(q), 3),
                                    one["kg serve, cache off"], one["Oxigraph server"])
+            results: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
+            for cycle in range(args.cycles):
+                for qname, q in QUERIES.items():
+                    encoded = urllib.parse.quote(query_text(q))
+                    for sname, url in urls.items():
+                        r = run_wrk(f"{url}?query={encoded}", args.seconds, args.connections)
+                        results.setdefault((qname, sname), []).append(r)
+                        settle(servers.values())
+                print(f"cycle {cycle + 1}/{args.cycles} done", file=sys.stderr)
         finally:
             for p in servers.values():
                 p.terminate()
                 p.wait(30)
 
-    table = report(args, triples, results, overhead)
+    table = report(args, triples, results, overhead, peers)
     print(table)
     if not args.no_write:
         section = SECTION if args.lubm == 1 else f"{SECTION} at LUBM({args.lubm})"
@@ -187,6 +238,7 @@ def main() -> None:
 
 
 SERVERS = ("kg serve", "kg serve, cache off", "Oxigraph server")
+RDFLIB = "rdflib-endpoint"
 
 
 def _ratio(a: float, b: float) -> float:
@@ -195,7 +247,8 @@ def _ratio(a: float, b: float) -> float:
 
 def report(args: argparse.Namespace, triples: int,
            results: dict[tuple[str, str], list[tuple[float, float, int]]],
-           overhead: dict[str, tuple[float, float, float]]) -> str:
+           overhead: dict[str, tuple[float, float, float]],
+           peers: tuple[str, ...] = SERVERS) -> str:
     lines = [
         SECTION, "",
         f"`.venv/bin/python bench/http_peers.py --cycles {args.cycles} --seconds "
@@ -205,7 +258,10 @@ def report(args: argparse.Namespace, triples: int,
         f"({triples:,} triples with the inferred graph); `kg serve` with its defaults (granian, "
         "2 workers, limits, allow-list, query processes; access log off), once with the "
         "answer cache and once without (`--cache-mb 0`), against `oxigraph serve-read-only "
-        f"--union-default-graph` on the same quads; `wrk -t2 -c{args.connections}`, each "
+        f"--union-default-graph` on the same quads"
+        + (" and `rdflib-endpoint serve` (rdflib's SPARQL engine behind FastAPI/uvicorn) "
+           "on the same triples" if RDFLIB in peers else "")
+        + f"; `wrk -t2 -c{args.connections}`, each "
         f"server loaded in turn for {args.seconds:g} s per query and cycle; ratios taken "
         "within a cycle, medians over the cycles.", "",
         "| query | server | req/s | ratio to Oxigraph (median) | p99 ms | p99 ratio | "
@@ -214,7 +270,7 @@ def report(args: argparse.Namespace, triples: int,
     ]
     for qname in QUERIES:
         theirs = results[(qname, "Oxigraph server")]
-        for sname in SERVERS:
+        for sname in peers:
             ours = results[(qname, sname)]
             ratio = statistics.median(_ratio(a[0], b[0]) for a, b in zip(ours, theirs, strict=True))
             p99 = statistics.median(_ratio(a[1], b[1]) for a, b in zip(ours, theirs, strict=True))

@@ -166,7 +166,9 @@ def main() -> None:
                 hop_rows),
         "Where `kg serve --workers 1 --cache-mb 0` spends its samples under `wrk -c1` "
         "(py-spy, 500 Hz, the worker and its query processes; a sample counts for the "
-        "innermost layer it is in):\n\n"
+        "innermost layer it is in; py-spy counts a thread blocked reading a pipe as busy, "
+        "so the pipe row includes each side waiting for the other, and the hop table "
+        "above is the cleaner measure of what the hop costs):\n\n"
         + table(["layer", *QUERIES], profile_rows),
     ])
     print(body)
