@@ -39,6 +39,7 @@ def main() -> int:
     os.environ["KG_FUZZ_EXAMPLES"] = str(args.examples)
     warnings.filterwarnings("ignore", message="Generating overly large repr")
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "tests"))  # the suite's conftest, as pytest would put it
     from tests.integration import test_fuzz as fuzz
     from tests.integration.conftest import build_fixture, start_server
 
