@@ -8,20 +8,20 @@ is built with ``kg build --no-validate`` (validation is measured by ``build_stag
   (``kg.store.open_store(...).query``, rows materialised): median and p95 per question,
   summarised over the 30 questions;
 - the same questions over HTTP against ``kg serve --cache-mb 0`` (every request evaluated),
-  one client with ``wrk -c1`` for ``--seconds`` each: median and p95 of the per-question
-  mean latencies;
+  the same number of times over one keep-alive connection: the same summary;
 - ``wrk --latency`` at 1, 4, 16 and 64 connections on a cheap lookup and on one competency
   question (the pairings one), with and without the answer cache: requests/s, p50, p99;
 - peak RSS of the build (``wait4``) and of the server's process tree (sampled during load).
 
     .venv/bin/python bench/serve_scales.py [--scales 1,10,100] [--seconds 2] [--write]
 
-Needs ``wrk``. Bounded: about scales × (build + 30 × seconds + 16 × seconds).
+Needs ``wrk``. Bounded: about scales × (build + 2 × 30 questions × at most 10 s + 32 × seconds).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import re
 import statistics
@@ -129,17 +129,31 @@ def serve(store: Path, cache_mb: int) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
-def over_http(url: str, seconds: float) -> tuple[float, float]:
-    means = []
-    for path in QUERIES:
-        target = f"{url}?query={urllib.parse.quote(path.read_text(encoding='utf-8'))}"
-        out = subprocess.run(["wrk", "-t1", "-c1", f"-d{seconds:g}s", "--timeout", "30s",
-                              "-H", "Accept: application/sparql-results+json", target],
-                             capture_output=True, text=True, check=True,
-                             timeout=seconds + 60).stdout
-        m = re.search(r"Latency\s+([\d.]+)(us|ms|s)\b", out)
-        means.append(float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)])
-    return statistics.median(means), pct(means, 95)
+def over_http(url: str, repeat: int) -> tuple[float, float]:
+    """Like :func:`in_process`, over one keep-alive HTTP connection (``http.client``)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    medians, p95s = [], []
+    try:
+        for path in QUERIES:
+            target = f"{parts.path}?query={urllib.parse.quote(path.read_text(encoding='utf-8'))}"
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                conn.request("GET", target,
+                             headers={"Accept": "application/sparql-results+json"})
+                response = conn.getresponse()
+                response.read()
+                times.append((time.perf_counter() - started) * 1000)
+                if response.status != 200:
+                    raise SystemExit(f"{path.stem}: HTTP {response.status}")
+                if sum(times) > 10_000:
+                    break
+            medians.append(statistics.median(times))
+            p95s.append(pct(times, 95))
+    finally:
+        conn.close()
+    return statistics.median(medians), pct(p95s, 95)
 
 
 def main() -> None:
@@ -164,7 +178,7 @@ def main() -> None:
                 proc, url = serve(store, cache_mb)
                 try:
                     if cache_mb == 0:
-                        http_med, http_p95 = over_http(url, args.seconds)
+                        http_med, http_p95 = over_http(url, args.repeat)
                     for name, text in targets.items():
                         target = f"{url}?query={urllib.parse.quote(text)}"
                         for c in CONCURRENCY:
@@ -190,8 +204,8 @@ def main() -> None:
                  "server peak RSS MiB"], size_rows),
         f"The {len(QUERIES)} competency questions (`queries/*.rq`): in process, median of "
         "the per-question medians and p95 of their p95s over "
-        f"{args.repeat} runs; over HTTP (`kg serve --cache-mb 0`, `wrk -c1`, "
-        f"{args.seconds:g} s each), median and p95 of the per-question mean latencies "
+        f"{args.repeat} runs (fewer once a question has taken 10 s); the same over HTTP "
+        "(`kg serve --cache-mb 0`, one keep-alive connection, every request evaluated) "
         "(ms):\n\n"
         + table(["triples", "in process median", "in process p95", "HTTP median",
                  "HTTP p95"], query_rows),
