@@ -12,6 +12,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 KG = [sys.executable, "-m", "kg"]
+ENDPOINT_FIXTURE = ROOT / "tests" / "fixtures" / "endpoint"
+
+
+def build_endpoint_store(store: Path) -> Path:
+    """The small endpoint fixture (``tests/fixtures/endpoint``) built in process into
+    ``store``, without reasoning: what the web tests query."""
+    from kg.build import BuildOptions, run_build
+
+    run_build(BuildOptions(ontology=(ENDPOINT_FIXTURE / "ontology",),
+                           data=(ENDPOINT_FIXTURE / "data",), store=store, reasoner="none"))
+    return store
 
 
 def unprivileged(command: list[str]) -> list[str]:

@@ -7,24 +7,20 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from kg.build import BuildOptions, run_build
+from conftest import build_endpoint_store
 from kg.config import Settings
 from kg.store import apply_update
 from kg.web import create_app
 from kg.web.cache import CachedAnswer, ResultCache, cacheable
-from kg.web.context import RESULTS
+from kg.web.context import RESULTS, STORE
 from kg.web.wsgi import served
 
-FIXTURE = Path(__file__).parent / "fixtures" / "endpoint"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
-    path = tmp_path / "store"
-    run_build(BuildOptions(ontology=(FIXTURE / "ontology",), data=(FIXTURE / "data",),
-                           store=path, reasoner="none"))
-    return path
+    return build_endpoint_store(tmp_path / "store")
 
 
 def answer(body: bytes) -> CachedAnswer:
@@ -99,7 +95,8 @@ def served_client(store: Path, **overrides: object) -> FlaskClient:
     """A test client of the app as ``kg serve`` wraps it (repeated answers, no access log)."""
     settings = Settings.from_env({}, store=store, access_log="", **overrides)
     app = create_app(settings)
-    app.wsgi_app = served(app.wsgi_app, settings)  # type: ignore[method-assign]
+    app.wsgi_app = served(app.wsgi_app, settings,  # type: ignore[method-assign]
+                          app.extensions[STORE])
     return app.test_client()
 
 

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from kg.build import BuildOptions, run_build
+from conftest import build_endpoint_store
 from kg.config import Settings
 from kg.formats import RESULT_FORMATS, find
 from kg.web import create_app
@@ -23,16 +23,12 @@ from kg.web.context import RUNNER, STORE
 from kg.web.limits import Busy, QuerySlots, TimedOut
 from kg.web.results import Spool, write_result
 
-FIXTURE = Path(__file__).parent / "fixtures" / "endpoint"
 SLOW = "SELECT (COUNT(*) AS ?c) WHERE { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f }"
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("web") / "store"
-    run_build(BuildOptions(ontology=(FIXTURE / "ontology",), data=(FIXTURE / "data",),
-                           store=path, reasoner="none"))
-    return path
+    return build_endpoint_store(tmp_path_factory.mktemp("web") / "store")
 
 
 def make_app(store: Path, **overrides: object) -> Flask:

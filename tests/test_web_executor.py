@@ -17,13 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from kg.build import BuildOptions, run_build
+from conftest import build_endpoint_store
 from kg.errors import StoreError
 from kg.web.executor import CHUNK, QueryJob, QueryProcessDied, QueryProcesses
 from kg.web.limits import Busy, TimedOut
 from kg.web.negotiation import NotAcceptable
 
-FIXTURE = Path(__file__).parent / "fixtures" / "endpoint"
 SLOW = "SELECT (COUNT(*) AS ?c) WHERE { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f . ?g ?h ?i }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
@@ -35,10 +34,7 @@ def job(text: str, *, accept: str | None = None, fmt: str | None = "json",
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("executor") / "store"
-    run_build(BuildOptions(ontology=(FIXTURE / "ontology",), data=(FIXTURE / "data",),
-                           store=path, reasoner="none"))
-    return path
+    return build_endpoint_store(tmp_path_factory.mktemp("executor") / "store")
 
 
 @pytest.fixture

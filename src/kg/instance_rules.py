@@ -326,27 +326,12 @@ class Saturation:
     def add_initial(self, facts: Iterable[Fact]) -> list[Fact]:
         """Add facts given, not derived (asserted triples, the closed schema); returns those
         not known yet. They wait in the work list like derived ones."""
-        spo, queue = self.spo, self._queue
+        queue = self._queue
         before = len(queue)
-        for s, p, o in facts:
-            by_s = spo.get(p)
-            if by_s is None:
-                by_s = self._new_property(p)
-            objects = by_s.get(s)
-            if objects is None:
-                by_s[s] = {o}
-            elif o in objects:
-                continue
-            else:
-                objects.add(o)
-            reverse = self.pos.get(p)
-            if reverse is not None:
-                subjects = reverse.get(o)
-                if subjects is None:
-                    reverse[o] = {s}
-                else:
-                    subjects.add(s)
-            queue.append((s, p, o))
+        record = self._record
+        for fact in facts:
+            if record(*fact):
+                queue.append(fact)
         return queue[before:]
 
     def _new_property(self, p: Term) -> dict[Term, set[Term]]:
@@ -356,8 +341,8 @@ class Saturation:
             self.pos[p] = {}
         return by_s
 
-    def add(self, s: Term, p: Term, o: Term) -> None:
-        """Record a derived fact unless known; it then waits in the work list."""
+    def _record(self, s: Term, p: Term, o: Term) -> bool:
+        """Index a fact by subject (and by object where rules need it); False if known."""
         by_s = self.spo.get(p)
         if by_s is None:
             by_s = self._new_property(p)
@@ -365,7 +350,7 @@ class Saturation:
         if objects is None:
             by_s[s] = {o}
         elif o in objects:
-            return
+            return False
         else:
             objects.add(o)
         reverse = self.pos.get(p)
@@ -375,6 +360,12 @@ class Saturation:
                 reverse[o] = {s}
             else:
                 subjects.add(s)
+        return True
+
+    def add(self, s: Term, p: Term, o: Term) -> None:
+        """Record a derived fact unless known; it then waits in the work list."""
+        if not self._record(s, p, o):
+            return
         fact = (s, p, o)
         self._queue.append(fact)
         self.derived.append(fact)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from kg.config import Settings, is_remote
+from kg.config import Settings
 from kg.store import open_store
 
 
@@ -16,7 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """
     from kg.federation import parse_allow_list
     from kg.web import context, cors, dataset, errors, health, ontology_docs, resources, sparql, ui
-    from kg.web.cache import ResultCache
+    from kg.web.cache import ResultCache, cache_share
     from kg.web.executor import ThreadRunner
     from kg.web.openapi import bp as openapi_bp
     from kg.web.service_description import DescriptionCache
@@ -32,11 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions[context.RUNNER] = ThreadRunner(store, settings.max_inflight,
                                                   settings.queue_timeout)
     app.extensions[context.DESCRIPTIONS] = DescriptionCache()
-    # A remote server can change behind our back (its build id would not), so its
-    # answers are not cached.
-    # Half of KG_CACHE_MB; kg serve gives the other half to whole GET responses (kg.web.wsgi).
-    cache_bytes = 0 if is_remote(settings.store) else settings.cache_mb * 1024 * 1024 // 2
-    app.extensions[context.RESULTS] = ResultCache(cache_bytes)
+    app.extensions[context.RESULTS] = ResultCache(cache_share(settings))
     app.extensions[context.SERVICE_ALLOW] = parse_allow_list(settings.service_allow)
 
     errors.register(app)

@@ -14,6 +14,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from kg.config import Settings, is_remote
+
 _VOLATILE = re.compile(r"\b(SERVICE|RAND|NOW|UUID|STRUUID|BNODE)\b", re.IGNORECASE)
 
 CacheKey = tuple[object, ...]
@@ -26,6 +28,14 @@ class CachedAnswer:
     body: bytes
     content_type: str
     headers: tuple[tuple[str, str], ...]
+
+
+def cache_share(settings: Settings) -> int:
+    """Bytes each of the two answer caches of a worker may hold: half of ``KG_CACHE_MB``
+    for the app's answers by query, half for the whole ``GET`` responses that
+    :mod:`kg.web.wsgi` repeats. None for a remote store: its server can change behind our
+    back, while the build id we read would not."""
+    return 0 if is_remote(settings.store) else settings.cache_mb * 1024 * 1024 // 2
 
 
 def cacheable(query: str) -> bool:

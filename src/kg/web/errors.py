@@ -36,10 +36,13 @@ class HttpError(Exception):
 def request_id() -> str:
     rid = g.get("request_id")
     if rid is None:
-        incoming = request.headers.get("X-Request-Id", "")
-        rid = incoming if _REQUEST_ID.match(incoming) else f"{random.getrandbits(64):016x}"
-        g.request_id = rid
+        rid = g.request_id = new_request_id(request.headers.get("X-Request-Id", ""))
     return rid
+
+
+def new_request_id(incoming: str) -> str:
+    """The client's ``X-Request-Id`` if it is a sane token, else a fresh random one."""
+    return incoming if _REQUEST_ID.match(incoming) else f"{random.getrandbits(64):016x}"
 
 
 MAX_MESSAGE = 1000

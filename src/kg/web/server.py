@@ -41,11 +41,11 @@ def serve(settings: Settings, *, dev: bool = False) -> None:
         create_app(settings).run(host=settings.host, port=settings.port, debug=True,
                                  use_reloader=True, use_debugger=False, threaded=True)
         return
-    server_options(settings)  # fail before setting anything up
+    options = server_options(settings)
     os.environ[WORKER_SETTINGS] = base64.b64encode(pickle.dumps(settings)).decode()
     from granian import Granian
 
-    Granian("kg.web.server:worker_app", **server_options(settings)).serve()
+    Granian("kg.web.server:worker_app", **options).serve()
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
 def worker_app() -> Any:
     """The WSGI application of one worker process (granian calls it after the fork)."""
     from kg.web import create_app
-    from kg.web.context import RUNNER
+    from kg.web.context import RUNNER, STORE
     from kg.web.executor import QueryProcesses
     from kg.web.wsgi import served
 
@@ -96,4 +96,4 @@ def worker_app() -> Any:
         atexit.register(processes.close)
         # the first query process starts now, off the request path
         threading.Thread(target=processes.warm, name="kg-warm", daemon=True).start()
-    return served(app, settings)
+    return served(app, settings, app.extensions[STORE])

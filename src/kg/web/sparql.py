@@ -184,9 +184,9 @@ def run_query(text: str, params: MultiDict) -> Response:
                     ("X-KG-Truncated", "true" if written.truncated else "false")]
     body = spool.body()
     if key is not None and isinstance(body, bytes):
-        answer = CachedAnswer(body, content_type, tuple(headers))
-        cache.put(key, answer)
-        return _cached_response(answer, "miss")
+        kept = CachedAnswer(body, content_type, tuple(headers))
+        cache.put(key, kept)
+        return _cached_response(kept, "miss")
     resp = Response(body, status=200, content_type=content_type)
     resp.headers["Content-Length"] = str(spool.size)
     resp.headers.extend(headers)

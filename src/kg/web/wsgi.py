@@ -3,12 +3,12 @@ access log.
 
 **Repeated answers.** A ``GET /sparql`` whose answer the app served from its answer cache
 (:mod:`kg.web.cache`) is kept here as the whole HTTP response, keyed by everything it
-depends on: the store generation (one ``readlink``), the query string, ``Accept``,
-``Origin`` and the host. The same request again is answered from memory without entering
-Flask: on a lookup Flask's request handling costs several times the query itself. Only
-answers the app marked cacheable (``X-KG-Cache``) are kept, so the rules for what may be
-cached (no ``SERVICE``, no ``RAND()``…) stay in one place; each copy gets a request id of
-its own and says ``X-KG-Cache: hit``.
+depends on: the store's build id (the store follows a new build with one ``readlink``),
+the query string, ``Accept``, ``Origin`` and the host. The same request again is answered
+from memory without entering Flask: on a lookup Flask's request handling costs several
+times the query itself. Only answers the app marked cacheable (``X-KG-Cache``) are kept,
+so the rules for what may be cached (no ``SERVICE``, no ``RAND()``…) stay in one place;
+each copy gets a request id of its own and says ``X-KG-Cache: hit``.
 
 **Access log.** One line per request, written when the response has been sent: client,
 request line, status, body bytes, milliseconds and the request id (``X-Request-Id``), which
@@ -19,17 +19,16 @@ characters, since a query string may be a megabyte long.
 from __future__ import annotations
 
 import logging
-import os
-import random
-import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from kg.config import Settings
-from kg.web.cache import CachedAnswer, CacheKey, ResultCache
+from kg.errors import StoreError
+from kg.store import Store
+from kg.web.cache import CachedAnswer, CacheKey, ResultCache, cache_share
+from kg.web.errors import new_request_id
 
 MAX_LINE = 2000
 """Characters of the request line kept in the access log."""
@@ -53,10 +52,12 @@ def access_logger(target: str) -> logging.Logger | None:
     return logger
 
 
-def served(app: WSGIApp, settings: Settings) -> WSGIApp:
-    """``app`` with the repeated-answer cache and the access log of ``settings``."""
-    if isinstance(settings.store, Path) and settings.cache_mb > 0:
-        app = RepeatedAnswers(app, settings.store, settings.cache_mb * 1024 * 1024 // 2)
+def served(app: WSGIApp, settings: Settings, store: Store) -> WSGIApp:
+    """``app`` (serving ``store``) with the repeated-answer cache and the access log of
+    ``settings``."""
+    share = cache_share(settings)
+    if share:
+        app = RepeatedAnswers(app, store, share)
     logger = access_logger(settings.access_log)
     if logger is None:
         return app
@@ -95,13 +96,12 @@ def _line(environ: dict[str, Any], seen: dict[str, Any], sent: int, seconds: flo
 
 
 SPARQL_PATHS = frozenset({"/sparql", "/sparql/"})
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RepeatedAnswers:
     """Answer a repeated cacheable ``GET /sparql`` from memory, without calling ``app``."""
 
-    def __init__(self, app: WSGIApp, store: Path, max_bytes: int) -> None:
+    def __init__(self, app: WSGIApp, store: Store, max_bytes: int) -> None:
         self.app = app
         self.store = store
         self.cache = ResultCache(max_bytes)
@@ -113,22 +113,22 @@ class RepeatedAnswers:
                 or not environ.get("QUERY_STRING")):
             return self.app(environ, start_response)
         try:
-            generation = os.readlink(self.store)
-        except OSError:
-            return self.app(environ, start_response)
-        key = (generation, environ.get("SCRIPT_NAME", ""), environ["PATH_INFO"],
+            self.store.refresh()
+            build_id = self.store.info.build_id
+        except StoreError:
+            return self.app(environ, start_response)  # which answers why, with a 503
+        key = (build_id, environ.get("SCRIPT_NAME", ""), environ["PATH_INFO"],
                environ["QUERY_STRING"], environ.get("HTTP_ACCEPT"),
                environ.get("HTTP_ORIGIN"), environ.get("HTTP_HOST"),
                environ.get("wsgi.url_scheme"))
         answer = self.cache.get(key)
         if answer is not None:
-            incoming = environ.get("HTTP_X_REQUEST_ID", "")
-            rid = incoming if _REQUEST_ID.match(incoming) else f"{random.getrandbits(64):016x}"
+            rid = new_request_id(environ.get("HTTP_X_REQUEST_ID", ""))
             start_response("200 OK", [*answer.headers, ("X-Request-Id", rid)])
             return [answer.body]
-        return self._remember(key, generation, environ, start_response)
+        return self._remember(key, build_id, environ, start_response)
 
-    def _remember(self, key: CacheKey, generation: str, environ: dict[str, Any],
+    def _remember(self, key: CacheKey, build_id: str, environ: dict[str, Any],
                   start_response: StartResponse) -> Iterable[bytes]:
         """Call the app; keep its answer if the app says it is a cacheable one."""
         seen: list[tuple[str, list[tuple[str, str]]]] = []
@@ -143,7 +143,7 @@ class RepeatedAnswers:
         headers = {name.lower(): value for name, value in seen[0][1]}
         length = headers.get("content-length", "")
         if (headers.get("x-kg-cache") not in ("hit", "miss")
-                or Path(generation).name != headers.get("x-kg-build-id")
+                or headers.get("x-kg-build-id") != build_id
                 or not length.isdigit() or int(length) > self.cache.max_entry):
             return body
         try:
